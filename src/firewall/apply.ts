@@ -1,0 +1,68 @@
+import { runTool, tools, ToolError } from '../tools.js';
+import { FirewallError } from './errors.js';
+import type { FirewallPolicy } from './policy.js';
+import { parseTableJson, verifyTable, type TableFacts } from './readback.js';
+import { FORMAT_MARKER, TABLE, removeTransaction, replaceTransaction } from './ruleset.js';
+
+/** Reads table `inet ksapp` from the kernel; undefined when there is none. */
+export async function readTable(): Promise<TableFacts | undefined> {
+  try {
+    return parseTableJson(await runTool(tools.nft, ['-j', 'list', 'table', 'inet', TABLE]));
+  } catch (error) {
+    if (error instanceof ToolError && /No such file or directory/.test(error.stderr)) return undefined;
+    throw new FirewallError('cannot read the ksapp firewall table', { code: 'FW_READ', cause: error });
+  }
+}
+
+/**
+ * Replaces table `inet ksapp` with the policy's ruleset in one transaction,
+ * then reads it back. A table written by something else is never replaced:
+ * it may protect apps this ksapp does not know about.
+ */
+export async function applyPolicy(policy: FirewallPolicy): Promise<TableFacts> {
+  const before = await readTable();
+  if (before && !before.counters.has(FORMAT_MARKER)) {
+    throw new FirewallError('table inet ksapp exists but was not written by this version of ksapp', {
+      code: 'FW_FOREIGN_TABLE',
+      hint: 'inspect it with `nft list table inet ksapp`; if nothing depends on it, remove it with `nft delete table inet ksapp`',
+      exitCode: 1,
+    });
+  }
+  try {
+    await runTool(tools.nft, ['-f', '-'], replaceTransaction(policy));
+  } catch (error) {
+    throw new FirewallError('the kernel refused the ksapp ruleset; the previous rules stay in force', {
+      code: 'FW_APPLY',
+      hint: 'run `ksapp doctor` to check nftables and `socket cgroupv2` support',
+      cause: error,
+    });
+  }
+  const after = await readTable();
+  const problems = after ? verifyTable(after, policy) : ['table missing after apply'];
+  if (!after || problems.length > 0) {
+    throw new FirewallError(`the kernel's ksapp table does not hold what was applied: ${problems.join('; ')}`, {
+      code: 'FW_VERIFY',
+      userFixable: false,
+    });
+  }
+  return after;
+}
+
+/** Removes table `inet ksapp` (no error when it is already gone). */
+export async function removeTable(): Promise<void> {
+  await runTool(tools.nft, ['-f', '-'], removeTransaction());
+}
+
+/** Checks, without changing anything, that nft accepts a `socket cgroupv2` match on the given cgroup. */
+export async function checkCgroupMatchSupport(nftPath: string, level: number): Promise<void> {
+  const probe = `table inet ksapp_probe {\n chain c {\n  type filter hook output priority 0;\n  socket cgroupv2 level ${level} "${nftPath}" accept\n }\n}\n`;
+  try {
+    await runTool(tools.nft, ['-c', '-f', '-'], probe);
+  } catch (error) {
+    throw new FirewallError('this nftables cannot match packets by cgroup (`socket cgroupv2`)', {
+      code: 'FW_NO_CGROUPV2_MATCH',
+      hint: 'ksapp needs nftables ≥ 0.9.5 and a kernel with nft_socket (CONFIG_NFT_SOCKET); install the `nftables` package',
+      cause: error,
+    });
+  }
+}

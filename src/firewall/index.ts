@@ -1,0 +1,6 @@
+export * from './policy.js';
+export * from './ruleset.js';
+export * from './readback.js';
+export * from './apply.js';
+export * from './routing.js';
+export * from './errors.js';

@@ -1,0 +1,62 @@
+/**
+ * The firewall policy: everything the ruleset needs to know, as plain data.
+ * The ruleset is a pure function of this value, so the same policy always
+ * yields the same table.
+ */
+
+/** A cgroup as nft sees it: path relative to /sys/fs/cgroup and its depth below the cgroup2 root. */
+export interface CgroupRef {
+  /** Path as `socket cgroupv2` takes it, e.g. `unified/ksapp/qbittorrent` on a hybrid mount. */
+  readonly nftPath: string;
+  /** Depth counted from the cgroup2 root (`/ksapp` is 1). */
+  readonly level: number;
+}
+
+/** One protected app. */
+export interface AppRule {
+  /** Small positive integer, unique per app; it becomes the low 16 bits of the packet mark. */
+  readonly id: number;
+  /** Human name, used for counter names in comments only. */
+  readonly name: string;
+  /** The app's own cgroup (a child of the parent). */
+  readonly cgroup: CgroupRef;
+  /** Let this app reach LAN ranges directly, outside the tunnel (DNS still goes to the tunnel). */
+  readonly allowLan: boolean;
+  /** Drop every packet of this app, even into the tunnel (the `block` policy while the tunnel is down). */
+  readonly blocked: boolean;
+}
+
+/** The whole policy for table `inet ksapp`. */
+export interface FirewallPolicy {
+  /** The only interface protected traffic may leave through; null blocks everything protected. */
+  readonly tunnelIface: string | null;
+  /** The ksapp cgroup parent: one catch-all rule confines everything below it. */
+  readonly parent: CgroupRef;
+  /** Apps with their own counters and options. */
+  readonly apps: readonly AppRule[];
+  /** Resolvers inside the tunnel that protected apps' DNS is rewritten to. */
+  readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Ranges an app with allowLan may reach directly. */
+  readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+}
+
+/** Packet mark layout: high 16 bits say "protected", low 16 bits name the app (0 = caught by the parent rule). */
+export const MARK_BASE = 0x6b730000;
+/** Mask selecting the "protected" half of the mark. */
+export const MARK_MASK = 0xffff0000;
+/** Routing table and ip-rule priority used for protected traffic. */
+export const ROUTE_TABLE = 27507;
+
+/** Default LAN ranges (RFC 1918, link-local, multicast; ULA, link-local and multicast for IPv6). */
+export const DEFAULT_LAN = {
+  v4: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '224.0.0.0/4'],
+  v6: ['fc00::/7', 'fe80::/10', 'ff00::/8'],
+} as const;
+
+/** The mark carried by packets of app `id` (0 for the parent catch-all). */
+export function markFor(id: number): number {
+  return (MARK_BASE | (id & 0xffff)) >>> 0;
+}
+
+/** Largest app id the mark layout can carry. */
+export const MAX_APP_ID = 0xffff;

@@ -1,0 +1,61 @@
+import { FORMAT_MARKER } from './ruleset.js';
+import type { FirewallPolicy } from './policy.js';
+
+/** What `nft -j list table inet ksapp` says the kernel holds, reduced to what we verify. */
+export interface TableFacts {
+  /** Chain names in the table. */
+  readonly chains: ReadonlySet<string>;
+  /** Named counters with their values. */
+  readonly counters: ReadonlyMap<string, { packets: number; bytes: number }>;
+  /** Number of rules per chain. */
+  readonly ruleCounts: ReadonlyMap<string, number>;
+}
+
+type NftItem = Record<string, Record<string, unknown> | undefined>;
+
+/** Parses nft's JSON listing of one table (pure). */
+export function parseTableJson(json: string): TableFacts {
+  const items = (JSON.parse(json) as { nftables?: NftItem[] }).nftables ?? [];
+  const chains = new Set<string>();
+  const counters = new Map<string, { packets: number; bytes: number }>();
+  const ruleCounts = new Map<string, number>();
+  for (const item of items) {
+    if (item.chain) chains.add(String(item.chain.name));
+    if (item.counter) {
+      counters.set(String(item.counter.name), {
+        packets: Number(item.counter.packets ?? 0),
+        bytes: Number(item.counter.bytes ?? 0),
+      });
+    }
+    if (item.rule) {
+      const chain = String(item.rule.chain);
+      ruleCounts.set(chain, (ruleCounts.get(chain) ?? 0) + 1);
+    }
+  }
+  return { chains, counters, ruleCounts };
+}
+
+/** Lists what the kernel table lacks compared with the policy; empty when it holds what was meant. */
+export function verifyTable(facts: TableFacts, policy: FirewallPolicy): string[] {
+  const problems: string[] = [];
+  if (!facts.counters.has(FORMAT_MARKER)) problems.push(`format marker ${FORMAT_MARKER} missing`);
+  for (const chain of ['classify', 'egress', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel']) {
+    if (!facts.chains.has(chain)) problems.push(`chain ${chain} missing`);
+  }
+  const classify = facts.ruleCounts.get('classify') ?? 0;
+  if (classify !== policy.apps.length + 1) {
+    problems.push(`chain classify holds ${classify} rules, expected ${policy.apps.length + 1}`);
+  }
+  for (const app of policy.apps) {
+    if (!facts.chains.has(`app_${app.id}`)) problems.push(`chain app_${app.id} (${app.name}) missing`);
+    if (!facts.counters.has(`tx_${app.id}`)) problems.push(`counter tx_${app.id} (${app.name}) missing`);
+  }
+  return problems;
+}
+
+/** Per-app packet counters from the table facts. */
+export function appCounters(facts: TableFacts, id: number): { tunnelPackets: number; tunnelBytes: number; dropped: number } {
+  const tx = facts.counters.get(`tx_${id}`);
+  const drop = facts.counters.get(`drop_${id}`);
+  return { tunnelPackets: tx?.packets ?? 0, tunnelBytes: tx?.bytes ?? 0, dropped: drop?.packets ?? 0 };
+}

@@ -1,0 +1,141 @@
+import { isIP } from 'node:net';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, type AppRule, type FirewallPolicy } from './policy.js';
+
+/** Name of the table ksapp owns. */
+export const TABLE = 'ksapp';
+/** Named counter whose presence says the table was written by this ruleset format. */
+export const FORMAT_MARKER = 'ksapp_format_1';
+
+const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+const PROTECTED = `meta mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
+const PROTECTED_CT = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
+
+/** nft string literal: only the characters cgroup paths and interface names may hold get through. */
+export function quote(value: string): string {
+  if (!/^[A-Za-z0-9._:@/+-]*$/.test(value)) throw new Error(`unsafe value for an nft rule: ${JSON.stringify(value)}`);
+  return `"${value}"`;
+}
+
+/** An IP literal for a rule; anything else is refused before it reaches nft. */
+function address(value: string): string {
+  if (isIP(value) === 0) throw new Error(`not an IP address: ${JSON.stringify(value)}`);
+  return value;
+}
+
+const cgroupMatch = (ref: { nftPath: string; level: number }): string =>
+  `socket cgroupv2 level ${ref.level} ${quote(ref.nftPath)}`;
+
+/** Output-route rules for one app: LAN exceptions, the block verdict, then the mark that steers into the tunnel. */
+function appChain(app: AppRule): string[] {
+  const rules: string[] = [];
+  if (app.blocked) rules.push(`counter name "drop_${app.id}" drop`);
+  if (app.allowLan && !app.blocked) {
+    // DNS to a LAN resolver would bypass the tunnel's resolver, so port 53 stays protected.
+    rules.push('meta l4proto { tcp, udp } th dport 53 jump protect_' + app.id);
+    rules.push('ip daddr @lan4 accept', 'ip6 daddr @lan6 accept');
+  }
+  rules.push(`jump protect_${app.id}`);
+  return [
+    `  chain app_${app.id} {`,
+    ...rules.map((r) => `    ${r}`),
+    '  }',
+    `  chain protect_${app.id} {`,
+    `    meta mark set ${hex(markFor(app.id))} ct mark set meta mark accept`,
+    '  }',
+  ];
+}
+
+function cidr(value: string): string {
+  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(value)) throw new Error(`not an address range: ${JSON.stringify(value)}`);
+  return value;
+}
+
+const set = (name: string, type: string, elements: readonly string[]): string =>
+  `  set ${name} { type ${type}; flags interval; elements = { ${elements.map(cidr).join(', ')} } }`;
+
+/** Returns the full text of table `inet ksapp` for a policy, ready for one `nft -f` transaction. */
+export function rulesetFor(policy: FirewallPolicy): string {
+  const tun = policy.tunnelIface === null ? null : quote(policy.tunnelIface);
+  const apps = [...policy.apps].sort((a, b) => a.id - b.id);
+  const lan4 = policy.lan.v4.length ? policy.lan.v4 : DEFAULT_LAN.v4;
+  const lan6 = policy.lan.v6.length ? policy.lan.v6 : DEFAULT_LAN.v6;
+  const parent = cgroupMatch(policy.parent);
+  const vmap = (prefix: string): string =>
+    apps.map((a) => `${hex(markFor(a.id))} : jump ${prefix}_${a.id}`).join(', ');
+  const lines: string[] = [
+    `table inet ${TABLE} {`,
+    `  counter ${FORMAT_MARKER} {}`,
+    ...apps.flatMap((a) => [`  counter tx_${a.id} {}`, `  counter drop_${a.id} {}`]),
+    '  counter drop_unknown {}',
+    set('lan4', 'ipv4_addr', lan4),
+    set('lan6', 'ipv6_addr', lan6),
+    // Classify: the per-app rules come first; the parent rule catches any group below it.
+    '  chain classify {',
+    '    type route hook output priority mangle; policy accept;',
+    ...apps.map((a) => `    ${cgroupMatch(a.cgroup)} goto app_${a.id}`),
+    `    ${parent} meta mark set ${hex(markFor(0))} ct mark set meta mark`,
+    '  }',
+    ...apps.flatMap(appChain),
+    // Loopback DNS would reach a local stub that forwards outside the tunnel; a
+    // loopback source cannot be rewritten into the tunnel, so it is refused.
+    '  chain dns_guard {',
+    '    type filter hook output priority filter; policy accept;',
+    `    ${parent} ip daddr 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 counter drop`,
+    `    ${parent} ip6 daddr ::1 meta l4proto { tcp, udp } th dport 53 counter drop`,
+    '  }',
+    '  chain dns_redirect {',
+    '    type nat hook output priority -100; policy accept;',
+    ...dnsRedirect(parent, policy.dns),
+    '  }',
+    // Final check after every reroute: the interface here is the one the packet really leaves by.
+    '  chain egress {',
+    '    type filter hook postrouting priority filter; policy accept;',
+    `    meta mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} accept`,
+    '    oifname "lo" accept',
+    ...(tun && apps.length ? [`    oifname ${tun} meta mark vmap { ${vmap('tx')} }`] : []),
+    ...(tun ? [`    oifname ${tun} accept`] : []),
+    ...(apps.length ? [`    meta mark vmap { ${vmap('dropped')} }`] : []),
+    '    counter name "drop_unknown" drop',
+    '  }',
+    ...apps.flatMap((a) => [
+      `  chain tx_${a.id} {`, `    counter name "tx_${a.id}" accept`, '  }',
+      `  chain dropped_${a.id} {`, `    counter name "drop_${a.id}" drop`, '  }',
+    ]),
+    '  chain snat_tunnel {',
+    '    type nat hook postrouting priority 100; policy accept;',
+    ...(tun ? [`    ${PROTECTED} oifname ${tun} masquerade`] : []),
+    '  }',
+    // Replies carry the mark again so reverse-path checks use the tunnel's table.
+    '  chain restore_mark {',
+    '    type filter hook prerouting priority mangle; policy accept;',
+    `    ${PROTECTED_CT} meta mark set ct mark`,
+    '  }',
+    '  chain ingress {',
+    '    type filter hook input priority filter; policy accept;',
+    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${PROTECTED_CT} counter drop`,
+    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${parent} counter drop`,
+    '  }',
+    '}',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+function dnsRedirect(parent: string, dns: FirewallPolicy['dns']): string[] {
+  const rules: string[] = [];
+  const l4 = 'meta l4proto { tcp, udp } th dport 53';
+  const [v4] = dns.v4;
+  const [v6] = dns.v6;
+  if (v4) rules.push(`    ${parent} ip daddr != 127.0.0.0/8 ${l4} dnat ip to ${address(v4)}`);
+  if (v6) rules.push(`    ${parent} ip6 daddr != ::1 ${l4} dnat ip6 to ${address(v6)}`);
+  return rules;
+}
+
+/** The transaction that atomically swaps in a new table (create-if-missing, delete, recreate). */
+export function replaceTransaction(policy: FirewallPolicy): string {
+  return `table inet ${TABLE}\ndelete table inet ${TABLE}\n${rulesetFor(policy)}`;
+}
+
+/** The transaction that removes the table, whether or not it exists. */
+export function removeTransaction(): string {
+  return `table inet ${TABLE}\ndelete table inet ${TABLE}\n`;
+}
