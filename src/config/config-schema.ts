@@ -1,0 +1,104 @@
+import { isPrivateRange, LAN_RANGES } from './ip.js';
+import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
+import {
+  DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
+} from './types.js';
+
+const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+// Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no "/" or whitespace; we also keep to what nft quotes safely.
+const IFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
+// Each segment starts with a letter, digit or "_": no "..", no hidden or empty segments, no leading "/".
+const CGROUP_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$/;
+const USER = /^(?:\d{1,10}|[A-Za-z_][A-Za-z0-9._-]{0,31}\$?)$/;
+
+/** A name made of `pattern`; "." and ".." are refused too, because names become directory names (cgroups, /sys/class/net). */
+function name(pattern: RegExp, rule: string): ScalarSchema {
+  return str((s) => {
+    if (s === '.' || s === '..') return `must not be "." or ".." (got ${JSON.stringify(s)})`;
+    return pattern.test(s) ? undefined : `must be ${rule} (got ${JSON.stringify(s)})`;
+  });
+}
+
+/** A user name or numeric uid; a uid written as a YAML number is kept as its text. */
+const user = str((s) => (USER.test(s) ? undefined : `must be a user name or a numeric uid (got ${JSON.stringify(s)})`), { fromNumbers: true });
+
+const probe = object({
+  address: { schema: ipLiteral, required: true },
+  interval: { schema: duration, default: DEFAULT_PROBE_INTERVAL_MS },
+  failures: { schema: int(1), default: DEFAULT_PROBE_FAILURES },
+});
+
+const tunnel = object({
+  interface: { schema: name(IFACE_NAME, 'an interface name of 1 to 15 letters, digits or ._@-') },
+  handshakeTimeout: { schema: duration, default: DEFAULT_HANDSHAKE_TIMEOUT_MS },
+  probe: { schema: probe },
+});
+
+const lan = object({
+  allow: { schema: bool, default: false },
+  ranges: {
+    schema: list(cidr(isPrivateRange, 'must be a private, link-local, ULA or multicast range')),
+    default: [...LAN_RANGES],
+  },
+});
+
+const match = object(
+  {
+    exe: { schema: str((s) => (s.startsWith('/') ? undefined : `must be an absolute path (got ${JSON.stringify(s)})`)) },
+    name: { schema: str((s) => (s === '' ? 'must not be empty' : undefined)) },
+    user: { schema: user },
+  },
+  (value, report) => {
+    // An empty rule would match every process on the machine.
+    if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user');
+  },
+);
+
+const app = object(
+  {
+    name: { schema: name(APP_NAME, '1 to 64 letters, digits, ".", "_" or "-"'), required: true },
+    match: { schema: match },
+    command: {
+      schema: list(str(undefined, { fromNumbers: true }), {
+        minItems: 1,
+        check: (argv, report) => {
+          if (argv[0] === '') report('[0]', 'must not be empty (it is the program to run)');
+        },
+      }),
+    },
+    onDrop: { schema: oneOf(ON_DROP_VALUES), default: 'freeze' },
+    restart: { schema: bool, default: false },
+    allowLan: { schema: bool },
+    user: { schema: user },
+  },
+  (value, report) => {
+    if (value['match'] === undefined && value['command'] === undefined) report('', 'needs "match" (to adopt it when seen running) or "command" (to start it), or both');
+    const onDrop = value['onDrop'];
+    if (value['restart'] === true && typeof onDrop === 'string' && onDrop !== 'kill') report('.restart', `only applies with onDrop: kill (onDrop is ${onDrop})`);
+  },
+);
+
+const apps = list(app, {
+  check: (items, report) => {
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      const name = (item as { name?: unknown }).name;
+      if (typeof name !== 'string') return;
+      const seen = first.get(name);
+      if (seen === undefined) first.set(name, i);
+      else report(`[${i}].name`, `duplicates apps[${seen}].name (got ${JSON.stringify(name)}); app names must be unique`);
+    });
+  },
+});
+
+/** The schema of the whole config file (design.md, section "Config file"). */
+export const configSchema: Schema = object({
+  tunnel: { schema: tunnel, default: { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS } },
+  lan: { schema: lan, default: { allow: false, ranges: [...LAN_RANGES] } },
+  dns: { schema: object({ servers: { schema: list(ipLiteral), default: [] } }), default: { servers: [] } },
+  cgroupParent: {
+    schema: matching(CGROUP_PATH, 'a relative cgroup path: segments of letters, digits, ".", "_" or "-", no "..", no leading "/"'),
+    default: DEFAULT_CGROUP_PARENT,
+  },
+  apps: { schema: apps, default: [] },
+});

@@ -1,0 +1,82 @@
+/** What happens to an app when the tunnel drops. */
+export type OnDrop = 'freeze' | 'kill' | 'block';
+
+/** The policies in the order they are offered to the user. */
+export const ON_DROP_VALUES: readonly OnDrop[] = ['freeze', 'kill', 'block'];
+
+/** Active probe through the tunnel; durations in milliseconds. */
+export interface ProbeConfig {
+  /** Literal IP inside the tunnel (whether it is in the tunnel's subnet is the monitor's check). */
+  address: string;
+  interval: number;
+  /** Consecutive lost probes that make the tunnel down. */
+  failures: number;
+}
+
+/** The tunnel to watch. */
+export interface TunnelConfig {
+  /** Interface name; undefined means auto-detect the single wg* or tun* interface. */
+  interface?: string;
+  /** A WireGuard handshake older than this (ms) means the tunnel is down. */
+  handshakeTimeout: number;
+  probe?: ProbeConfig;
+}
+
+/** Direct LAN access for protected apps. */
+export interface LanConfig {
+  /** Default for apps that do not set `allowLan`. */
+  allow: boolean;
+  /** What counts as LAN; every entry is a private, link-local, ULA or multicast CIDR. */
+  ranges: string[];
+}
+
+/** Resolvers protected apps' DNS is sent to, through the tunnel. */
+export interface DnsConfig {
+  servers: string[];
+}
+
+/** How a running process is recognised as this app (at least one field is set). */
+export interface MatchRule {
+  /** Absolute path of the executable. */
+  exe?: string;
+  /** Process name. */
+  name?: string;
+  /** Owner, user name or numeric uid as a string. */
+  user?: string;
+}
+
+/** One protected app; it has `match`, `command` or both. */
+export interface AppConfig {
+  name: string;
+  match?: MatchRule;
+  /** argv to start it with (`ksapp start NAME`); never run through a shell. */
+  command?: string[];
+  onDrop: OnDrop;
+  /** Start again when the tunnel is back (only with onDrop: kill). */
+  restart: boolean;
+  /** Resolved: the app's own setting, else `lan.allow`. */
+  allowLan: boolean;
+  /** User to run `command` as: user name or numeric uid as a string. */
+  user?: string;
+}
+
+/** A validated config with every default filled; durations are milliseconds. */
+export interface Config {
+  tunnel: TunnelConfig;
+  lan: LanConfig;
+  dns: DnsConfig;
+  /** Relative cgroup path the app groups are created under. */
+  cgroupParent: string;
+  apps: AppConfig[];
+}
+
+/** Where the daemon looks for its config when neither --config nor KSAPP_CONFIG is given. */
+export const DEFAULT_CONFIG_FILE = '/etc/ksapp/config.yaml';
+/** WireGuard rekeys every 2 minutes and gives up after 180 s, so an older handshake means a dead peer. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 180_000;
+/** Default probe interval; with 3 failures a silent death is seen within 2 s. */
+export const DEFAULT_PROBE_INTERVAL_MS = 500;
+/** Default number of consecutive lost probes that mean down. */
+export const DEFAULT_PROBE_FAILURES = 3;
+/** Default cgroup parent of app groups. */
+export const DEFAULT_CGROUP_PARENT = 'ksapp';
