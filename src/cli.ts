@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+import { formatError, KsappError } from './errors.js';
+import { parseCommandLine, type Command } from './cli/args.js';
+import { USAGE } from './cli/usage.js';
+
+/** Runs one command line and resolves to the process exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let cmd: Command;
+  try {
+    cmd = parseCommandLine(argv, process.env);
+    return await dispatch(cmd);
+  } catch (error) {
+    process.stderr.write(`${formatError(error)}\n`);
+    return error instanceof KsappError ? error.exitCode : 1;
+  }
+}
+
+async function dispatch(cmd: Command): Promise<number> {
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(USAGE);
+      return 0;
+    case 'version':
+      process.stdout.write('ksapp 0.1.0\n');
+      return 0;
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(cmd);
+    case 'doctor':
+      return (await import('./commands/doctor.js')).doctorCommand(cmd.json);
+    case 'demo':
+      return (await import('./commands/demo.js')).demoCommand(cmd);
+    default:
+      throw new KsappError(`\`ksapp ${cmd.kind}\` is not available in this version yet`, {
+        code: 'NOT_IMPLEMENTED', exitCode: 1,
+        hint: 'use `ksapp run` (it supervises the app itself); see the README for what works today',
+      });
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

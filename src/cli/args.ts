@@ -1,0 +1,104 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { KsappError } from '../errors.js';
+import type { DropPolicy } from '../supervisor/types.js';
+
+/** A command line the user got wrong (exit status 2). */
+export class UsageError extends KsappError {
+  constructor(message: string, hint = 'run `ksapp help` for usage') {
+    super(message, { code: 'USAGE', hint, exitCode: 2 });
+  }
+}
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  readonly socket: string | undefined;
+  readonly config: string | undefined;
+}
+
+/** A parsed command line. */
+export type Command = GlobalOptions & (
+  | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; command: string[] }
+  | { kind: 'daemon'; foreground: boolean }
+  | { kind: 'status' | 'doctor'; json: boolean }
+  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
+  | { kind: 'release' | 'freeze' | 'thaw' | 'kill'; name: string }
+  | { kind: 'tui'; once: boolean }
+  | { kind: 'demo'; json: boolean; keep: boolean }
+  | { kind: 'help' | 'version' }
+);
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const GLOBAL: Options = { socket: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const PER_COMMAND: Record<string, Options> = {
+  run: {
+    name: { type: 'string' }, tunnel: { type: 'string' }, 'on-drop': { type: 'string' },
+    'allow-lan': { type: 'boolean' }, restart: { type: 'boolean' }, dns: { type: 'string', multiple: true },
+  },
+  daemon: { foreground: { type: 'boolean' } },
+  status: { json: { type: 'boolean' } },
+  doctor: { json: { type: 'boolean' } },
+  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' } },
+  release: {}, freeze: {}, thaw: {}, kill: {},
+  tui: { once: { type: 'boolean' } },
+  demo: { json: { type: 'boolean' }, keep: { type: 'boolean' } },
+  help: {}, version: {},
+};
+
+/** Parses ksapp's argv (without node and the script) into a Command; throws UsageError (pure). */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
+  const dashdash = argv.indexOf('--');
+  const head = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
+  const tail = dashdash === -1 ? [] : argv.slice(dashdash + 1);
+  // A first, lenient pass skips option values (`--socket /x status`) to find the command word.
+  const allOptions = Object.assign({}, GLOBAL, ...Object.values(PER_COMMAND)) as Options;
+  const kind = parseArgs({ args: head, options: allOptions, allowPositionals: true, strict: false }).positionals[0] ?? 'help';
+  const spec = PER_COMMAND[kind];
+  if (!spec) throw new UsageError(`unknown command "${kind}"`);
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: head, options: { ...GLOBAL, ...spec }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${kind}: ${(error as Error).message.replace(/\. To specify.*$/s, '')}`);
+  }
+  const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const positionals = parsed.positionals.slice(1);
+  const global: GlobalOptions = {
+    socket: (v.socket as string | undefined) ?? env.KSAPP_SOCKET,
+    config: (v.config as string | undefined) ?? env.KSAPP_CONFIG,
+  };
+  if (v.help) return { ...global, kind: 'help' };
+  const str = (key: string): string | undefined => v[key] as string | undefined;
+  switch (kind) {
+    case 'run': {
+      if (positionals.length > 0) throw new UsageError(`run: unexpected "${positionals[0]}" before --`, 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
+      if (dashdash === -1 || tail.length === 0) throw new UsageError('run: missing `-- COMMAND`', 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
+      return {
+        ...global, kind, name: str('name'), tunnel: str('tunnel'), onDrop: dropPolicy(str('on-drop')),
+        allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: (v.dns as string[] | undefined) ?? [], command: tail,
+      };
+    }
+    case 'protect': {
+      const targets = ['pid', 'exe', 'unit', 'cgroup'].filter((k) => v[k] !== undefined);
+      if (targets.length !== 1) throw new UsageError('protect: give exactly one of --pid, --exe, --unit, --cgroup');
+      const pid = str('pid') === undefined ? undefined : Number(str('pid'));
+      if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
+      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: str('name'), onDrop: dropPolicy(str('on-drop')) };
+    }
+    case 'release': case 'freeze': case 'thaw': case 'kill': {
+      const [name, extra] = positionals;
+      if (!name || extra !== undefined) throw new UsageError(`${kind}: give exactly one app NAME`, `ksapp ${kind} NAME (see \`ksapp status\` for names)`);
+      return { ...global, kind, name };
+    }
+    case 'daemon': return { ...global, kind, foreground: v.foreground === true };
+    case 'status': case 'doctor': return { ...global, kind, json: v.json === true };
+    case 'tui': return { ...global, kind, once: v.once === true };
+    case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
+    default: return { ...global, kind: kind as 'help' | 'version' };
+  }
+}
+
+function dropPolicy(value: string | undefined): DropPolicy {
+  if (value === undefined) return 'freeze';
+  if (value === 'freeze' || value === 'kill' || value === 'block') return value;
+  throw new UsageError(`--on-drop must be freeze, kill or block, got "${value}"`);
+}

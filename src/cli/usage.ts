@@ -1,0 +1,17 @@
+/** The help text `ksapp help` prints. */
+export const USAGE = `ksapp — per-application VPN kill switch
+
+Usage:
+  ksapp run [--name NAME] [--tunnel IFACE] [--on-drop freeze|kill|block]
+            [--allow-lan] [--restart] [--dns ADDR]... -- COMMAND [ARGS...]
+  ksapp daemon [--config FILE] [--foreground]
+  ksapp status [--json]
+  ksapp protect (--pid PID | --exe PATH | --unit UNIT | --cgroup PATH) [--name NAME] [--on-drop ...]
+  ksapp release NAME | freeze NAME | thaw NAME | kill NAME
+  ksapp tui [--once]
+  ksapp doctor [--json]
+  ksapp demo [--json] [--keep]
+
+Global options: --socket PATH (env KSAPP_SOCKET), --config FILE (env KSAPP_CONFIG)
+Exit status: 0 success, 1 runtime failure, 2 bad usage or config; run exits with the app's status.
+`;

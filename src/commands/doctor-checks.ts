@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Cgroup, cgroupLevel, cgroupRoot, nftCgroupPath } from '../../cgroups/index.js';
+import { checkCgroupMatchSupport } from '../firewall/index.js';
+import { runTool, tools } from '../tools.js';
+
+/** One prerequisite and what to do when it is missing. */
+export interface CheckResult {
+  readonly name: string;
+  readonly ok: boolean;
+  /** What was found. */
+  readonly detail: string;
+  /** How to get it, when not ok. */
+  readonly fix?: string;
+  /** Needed only for `ksapp demo` and the tests, not for protecting apps. */
+  readonly optional?: boolean;
+}
+
+const APT = (pkg: string): string => `apt-get install -y ${pkg}`;
+
+async function toolVersion(name: string, file: string, args: string[], pkg: string, optional = false): Promise<CheckResult> {
+  try {
+    const out = await runTool(file, args);
+    return { name, ok: true, detail: out.split('\n')[0]?.trim() || 'present', optional };
+  } catch {
+    return { name, ok: false, detail: `${file} not found or not working`, fix: APT(pkg), optional };
+  }
+}
+
+/** Runs every prerequisite check; never throws. */
+export async function runChecks(): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const root = process.getuid?.() === 0;
+  results.push({ name: 'root', ok: root, detail: root ? 'running as root' : `running as uid ${process.getuid?.()}`, fix: 'run ksapp with sudo' });
+  results.push(await toolVersion('nft', tools.nft, ['--version'], 'nftables'));
+  results.push(await toolVersion('ip', tools.ip, ['-V'], 'iproute2'));
+  results.push(await toolVersion('wg', tools.wg, ['--version'], 'wireguard-tools'));
+  results.push(await toolVersion('unshare/setpriv/nsenter', 'setpriv', ['--version'], 'util-linux'));
+  results.push({
+    name: 'wireguard-go', ok: existsSync('/usr/bin/wireguard-go') || existsSync('/usr/local/bin/wireguard-go'),
+    detail: 'userspace WireGuard for `ksapp demo` and the tests', fix: APT('wireguard-go'), optional: true,
+  });
+  results.push({ name: '/dev/net/tun', ok: existsSync('/dev/net/tun'), detail: 'needed by wireguard-go', fix: 'modprobe tun', optional: true });
+  results.push(...(await cgroupChecks(root)));
+  return results;
+}
+
+async function cgroupChecks(root: boolean): Promise<CheckResult[]> {
+  let mount: string;
+  try {
+    mount = await cgroupRoot();
+  } catch (error) {
+    return [{ name: 'cgroup2 mount', ok: false, detail: (error as Error).message, fix: 'mount -t cgroup2 none /sys/fs/cgroup (or boot with systemd.unified_cgroup_hierarchy=1)' }];
+  }
+  const results: CheckResult[] = [{ name: 'cgroup2 mount', ok: true, detail: mount }];
+  if (!root) {
+    return [...results, { name: 'cgroup freeze/kill, nft cgroup match', ok: false, detail: 'not checked: needs root', fix: 'run `sudo ksapp doctor`' }];
+  }
+  // A throwaway group proves freeze, kill and the nft cgroup match on this very machine.
+  const probe = await Cgroup.create(path.join(mount, `ksapp-doctor-${process.pid}`)).catch((e: Error) => e);
+  if (probe instanceof Error) return [...results, { name: 'cgroup create', ok: false, detail: probe.message, fix: 'check that cgroup2 is mounted read-write' }];
+  try {
+    const files = ['cgroup.freeze', 'cgroup.kill'].map((f) => ({ f, ok: existsSync(path.join(probe.path, f)) }));
+    for (const { f, ok } of files) results.push({ name: f, ok, detail: ok ? 'present' : 'missing', fix: 'upgrade to Linux ≥ 5.14' });
+    try {
+      await checkCgroupMatchSupport(nftCgroupPath(mount, probe.path), cgroupLevel(mount, probe.path));
+      results.push({ name: 'nft socket cgroupv2', ok: true, detail: 'nftables matches packets by cgroup' });
+    } catch (error) {
+      results.push({ name: 'nft socket cgroupv2', ok: false, detail: (error as Error).message, fix: 'install a current nftables and a kernel with CONFIG_NFT_SOCKET' });
+    }
+  } finally {
+    await probe.remove().catch(() => undefined);
+  }
+  return results;
+}

@@ -1,0 +1,3 @@
+export * from './launcher.js';
+export * from './user.js';
+export * from './resolve-command.js';

@@ -1,0 +1,49 @@
+import type { Cgroup } from '../../cgroups/index.js';
+import type { AppState, DropPolicy } from './types.js';
+
+/** Options a caller gives for a new protected app. */
+export interface AppOptions {
+  /** Unique name; becomes the cgroup's directory name. */
+  readonly name: string;
+  readonly onDrop: DropPolicy;
+  readonly allowLan: boolean;
+  /** With onDrop kill: start the app again when the tunnel is back. */
+  readonly restart: boolean;
+}
+
+/** One protected app as the supervisor tracks it. */
+export interface App extends AppOptions {
+  /** Small id, unique while the app lives; it becomes part of the packet mark. */
+  readonly id: number;
+  readonly cgroup: Cgroup;
+  state: AppState;
+  /** Policy chose to drop all its traffic (block while the tunnel is down). */
+  blocked: boolean;
+  readonly addedAt: number;
+  /** Stops watching cgroup.events for `populated 0`. */
+  unwatch?: () => void;
+}
+
+/** Lowest free id not used by any app (pure). */
+export function nextAppId(used: Iterable<number>): number {
+  const taken = new Set(used);
+  let id = 1;
+  while (taken.has(id)) id++;
+  return id;
+}
+
+/** Turns a command into a default app name that is safe as a cgroup name (pure). */
+export function defaultAppName(command: string): string {
+  const base = command.split('/').pop() ?? 'app';
+  const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 48);
+  return safe || 'app';
+}
+
+/** First of name, name-2, name-3 … not in use (pure). */
+export function uniqueName(name: string, taken: (candidate: string) => boolean): string {
+  if (!taken(name)) return name;
+  for (let n = 2; ; n++) {
+    const candidate = `${name}-${n}`;
+    if (!taken(candidate)) return candidate;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './app.js';
+export * from './supervisor.js';
+export * from './errors.js';

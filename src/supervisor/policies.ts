@@ -1,0 +1,55 @@
+import type { App } from './app.js';
+import type { Supervisor } from './supervisor.js';
+
+/**
+ * Applies each app's drop policy when the tunnel goes down. Freezes and kills
+ * run in parallel (the reaction time is the slowest group's); block needs one
+ * firewall transaction for all blocked apps.
+ */
+export async function onTunnelDown(sup: Supervisor, apps: readonly App[]): Promise<void> {
+  let resync = false;
+  await Promise.all(apps.map(async (app) => {
+    if (app.onDrop === 'freeze' && app.state === 'running') {
+      await app.cgroup.freeze();
+      app.state = 'frozen';
+      sup.record({ type: 'app-frozen', app: app.name, detail: 'tunnel down' });
+    } else if (app.onDrop === 'kill' && app.state === 'running') {
+      app.state = 'killed';
+      await app.cgroup.kill();
+      sup.record({ type: 'app-killed', app: app.name, detail: 'tunnel down' });
+    } else if (app.onDrop === 'block' && !app.blocked) {
+      app.blocked = true;
+      app.state = 'blocked';
+      resync = true;
+    }
+  }));
+  if (resync) {
+    await sup.sync();
+    for (const app of apps) if (app.state === 'blocked') sup.record({ type: 'app-blocked', app: app.name, detail: 'tunnel down' });
+  }
+}
+
+/** Undoes the drop policies when the tunnel is back: thaw, unblock, restart. */
+export async function onTunnelUp(sup: Supervisor, apps: readonly App[]): Promise<void> {
+  let resync = false;
+  for (const app of apps) {
+    if (app.blocked) {
+      app.blocked = false;
+      resync = true;
+    }
+  }
+  if (resync) await sup.sync();
+  await Promise.all(apps.map(async (app) => {
+    if (app.state === 'frozen') {
+      await app.cgroup.thaw();
+      app.state = 'running';
+      sup.record({ type: 'app-thawed', app: app.name, detail: 'tunnel up' });
+    } else if (app.state === 'blocked') {
+      app.state = 'running';
+      sup.record({ type: 'app-unblocked', app: app.name, detail: 'tunnel up' });
+    } else if (app.state === 'killed' && app.restart && sup.options.restart) {
+      app.state = 'running';
+      await sup.options.restart(app);
+    }
+  }));
+}

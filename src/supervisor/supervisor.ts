@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
+import {
+  applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable, routeIntoTunnel,
+  type FirewallPolicy,
+} from '../firewall/index.js';
+import { nextAppId, type App, type AppOptions } from './app.js';
+import { SupervisorError } from './errors.js';
+import { SerialQueue } from './serial.js';
+import { onTunnelDown, onTunnelUp } from './policies.js';
+import type { SupervisorEvent, TunnelTransition, TunnelWatch } from './types.js';
+
+/** How the supervisor is set up. */
+export interface SupervisorOptions {
+  readonly tunnelIface: string;
+  /** The cgroup2 mount point. */
+  readonly cgroupRoot: string;
+  /** Parent group for app groups, relative to the mount (e.g. `ksapp`). */
+  readonly cgroupParent: string;
+  readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** The tunnel monitor; transitions drive the apps' policies. */
+  readonly monitor: TunnelWatch;
+  /** Starts a killed app again (onDrop kill with restart) when the tunnel is back. */
+  readonly restart?: (app: App) => Promise<void>;
+}
+
+/** Owns the ksapp cgroup subtree and firewall table, and applies each app's policy on tunnel transitions. */
+export class Supervisor extends EventEmitter {
+  readonly apps = new Map<string, App>();
+  /** Absolute path of the parent group every app group lives under. */
+  readonly parentPath: string;
+  private parentGroup: Cgroup | undefined;
+  tunnel: { state: 'up' | 'down' | 'unknown'; since: number; reason: string } = { state: 'unknown', since: Date.now(), reason: 'starting' };
+  private readonly queue = new SerialQueue();
+
+  constructor(readonly options: SupervisorOptions) {
+    super();
+    this.parentPath = path.join(options.cgroupRoot, options.cgroupParent);
+  }
+
+  /** The parent group; exists once start() has run. */
+  get parent(): Cgroup {
+    if (!this.parentGroup) throw new SupervisorError('supervisor used before start()', { code: 'NOT_STARTED', userFixable: false });
+    return this.parentGroup;
+  }
+
+  /** Creates the parent group, loads the catch-all rules and routing, then starts the monitor. */
+  async start(): Promise<void> {
+    const parent = await Cgroup.create(this.parentPath);
+    this.parentGroup = parent;
+    await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
+    await ensureRouting(null);
+    await this.sync();
+    this.options.monitor.on('transition', (t) => void this.onTransition(t));
+    await this.options.monitor.start();
+  }
+
+  /** Creates a protected app's group and rules; the caller then puts the app's first process in it. */
+  async addApp(options: AppOptions): Promise<App> {
+    if (this.apps.has(options.name)) {
+      throw new SupervisorError(`an app named "${options.name}" is already protected`, {
+        code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name, or release the running one first',
+      });
+    }
+    const cgroup = await Cgroup.create(path.join(this.parent.path, options.name));
+    const app: App = {
+      ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
+      state: 'running', blocked: false, addedAt: Date.now(),
+    };
+    this.apps.set(app.name, app);
+    try {
+      await this.sync();
+    } catch (error) {
+      this.apps.delete(app.name);
+      await cgroup.remove().catch(() => undefined);
+      throw error;
+    }
+    this.record({ type: 'app-added', app: app.name });
+    if (this.tunnel.state === 'down') await onTunnelDown(this, [app]);
+    return app;
+  }
+
+  /** Starts watching the app's group: when its last process exits, the app is removed. */
+  watchExit(app: App): void {
+    app.unwatch = app.cgroup.watchPopulated(() => {
+      if (app.state === 'killed' && app.restart) return; // waits for the tunnel to come back
+      app.state = 'exited';
+      this.record({ type: 'app-exited', app: app.name });
+      void this.removeApp(app.name).catch((error: unknown) => this.record({ type: 'error', app: app.name, detail: String(error) }));
+    });
+  }
+
+  /** Kills what is left of an app, removes its group and rules. */
+  async removeApp(name: string): Promise<void> {
+    const app = this.apps.get(name);
+    if (!app) return;
+    app.unwatch?.();
+    await app.cgroup.thaw().catch(() => undefined);
+    if ((await app.cgroup.events().catch(() => ({ populated: false }))).populated) await app.cgroup.kill();
+    await app.cgroup.remove();
+    this.apps.delete(name);
+    await this.sync();
+    this.record({ type: 'app-removed', app: name });
+  }
+
+  /** Re-applies the firewall from the current apps and tunnel (one transaction). */
+  sync(): Promise<void> {
+    return this.queue.run(async () => {
+      await applyPolicy(this.policy());
+    });
+  }
+
+  /** The firewall policy for the current state (pure apart from reading this object). */
+  policy(): FirewallPolicy {
+    return {
+      tunnelIface: this.options.tunnelIface,
+      parent: this.ref(this.parent),
+      apps: [...this.apps.values()].map((a) => ({
+        id: a.id, name: a.name, cgroup: this.ref(a.cgroup), allowLan: a.allowLan, blocked: a.blocked,
+      })),
+      dns: this.options.dns,
+      lan: this.options.lan,
+    };
+  }
+
+  /** Per-app counters as the kernel holds them. */
+  async counters(): Promise<Map<string, { tunnel: number; tunnelBytes: number; dropped: number }>> {
+    const facts = await readTable();
+    const result = new Map<string, { tunnel: number; tunnelBytes: number; dropped: number }>();
+    for (const app of this.apps.values()) {
+      const tx = facts?.counters.get(`tx_${app.id}`);
+      const drop = facts?.counters.get(`drop_${app.id}`);
+      result.set(app.name, { tunnel: tx?.packets ?? 0, tunnelBytes: tx?.bytes ?? 0, dropped: drop?.packets ?? 0 });
+    }
+    return result;
+  }
+
+  /**
+   * Stops the monitor. With no app left the table, routing and parent group go;
+   * otherwise the rules stay in the kernel so the apps stay confined.
+   */
+  async stop(): Promise<void> {
+    await this.options.monitor.stop();
+    for (const app of this.apps.values()) app.unwatch?.();
+    if (this.apps.size > 0) return;
+    const others = await this.parent.children().catch(() => []);
+    if (others.length > 0) return; // another ksapp's apps live here; their confinement must not lapse
+    await this.queue.run(async () => {
+      await removeTable();
+      await removeRouting();
+    });
+    await this.parent.remove().catch(() => undefined);
+  }
+
+  /** Records an event and tells listeners. */
+  record(event: Omit<SupervisorEvent, 'at'>): void {
+    this.emit('event', { at: Date.now(), ...event } satisfies SupervisorEvent);
+  }
+
+  private async onTransition(t: TunnelTransition): Promise<void> {
+    if (t.state === this.tunnel.state) return;
+    this.tunnel = { state: t.state, since: t.at, reason: t.reason };
+    const started = t.detectedAt ?? process.hrtime.bigint();
+    const apps = [...this.apps.values()];
+    try {
+      if (t.state === 'down') {
+        await onTunnelDown(this, apps);
+      } else {
+        await routeIntoTunnel(this.options.tunnelIface).catch((error: unknown) => this.record({ type: 'error', detail: String(error) }));
+        await onTunnelUp(this, apps);
+      }
+    } catch (error) {
+      this.record({ type: 'error', detail: String(error) });
+    }
+    const reactionMs = Number(process.hrtime.bigint() - started) / 1e6;
+    this.record({ type: t.state === 'down' ? 'tunnel-down' : 'tunnel-up', detail: t.reason, reactionMs });
+  }
+
+  private ref(group: { path: string }): { nftPath: string; level: number } {
+    return { nftPath: nftCgroupPath(this.options.cgroupRoot, group.path), level: cgroupLevel(this.options.cgroupRoot, group.path) };
+  }
+}

@@ -1,0 +1,34 @@
+/** What an app does when the tunnel goes down. */
+export type DropPolicy = 'freeze' | 'kill' | 'block';
+
+/** The states an app can be in, as status and the dashboard show them. */
+export type AppState = 'running' | 'frozen' | 'blocked' | 'killed' | 'exited';
+
+/** A tunnel up/down transition as the monitor reports it. */
+export interface TunnelTransition {
+  readonly state: 'up' | 'down';
+  readonly reason: string;
+  /** Wall-clock time of the transition (ms since the epoch). */
+  readonly at: number;
+  /** process.hrtime.bigint() when the cause was seen, to measure reaction time. */
+  readonly detectedAt?: bigint;
+  readonly source?: string;
+}
+
+/** The part of the tunnel monitor the supervisor relies on. */
+export interface TunnelWatch {
+  on(event: 'transition', listener: (t: TunnelTransition) => void): unknown;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+/** A supervisor event, for the log, status and the dashboard. */
+export interface SupervisorEvent {
+  readonly at: number;
+  readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
+    | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'error';
+  readonly app?: string;
+  readonly detail?: string;
+  /** Event seen → every affected cgroup acted on, in milliseconds. */
+  readonly reactionMs?: number;
+}

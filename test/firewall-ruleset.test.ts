@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { markFor, removeTransaction, replaceTransaction, rulesetFor, type FirewallPolicy } from '../src/firewall/index.js';
+import { hasMarkRule } from '../src/firewall/routing.js';
+import { parseTableJson, verifyTable } from '../src/firewall/readback.js';
+
+const base: FirewallPolicy = {
+  tunnelIface: 'wg0',
+  parent: { nftPath: 'unified/ksapp', level: 1 },
+  apps: [],
+  dns: { v4: [], v6: [] },
+  lan: { v4: [], v6: [] },
+};
+const app = (id: number, extra: Partial<FirewallPolicy['apps'][number]> = {}) => ({
+  id, name: `app${id}`, cgroup: { nftPath: `unified/ksapp/app${id}`, level: 2 }, allowLan: false, blocked: false, ...extra,
+});
+
+test('with no apps the parent catch-all still confines the whole subtree', () => {
+  const text = rulesetFor(base);
+  assert.match(text, /socket cgroupv2 level 1 "unified\/ksapp" meta mark set 0x6b730000 ct mark set meta mark/);
+  assert.match(text, /oifname "wg0" accept/);
+  assert.match(text, /counter name "drop_unknown" drop/);
+  assert.doesNotMatch(text, /vmap/);
+});
+
+test('each app gets a classify rule, a mark, tunnel and drop counters', () => {
+  const text = rulesetFor({ ...base, apps: [app(2), app(1)] });
+  const classify = text.slice(text.indexOf('chain classify'), text.indexOf('}', text.indexOf('chain classify')));
+  assert.ok(classify.indexOf('app1"') < classify.indexOf('app2"'), 'apps ordered by id');
+  assert.ok(classify.indexOf('goto app_2') < classify.indexOf('level 1 "unified/ksapp" meta'), 'parent rule last');
+  assert.match(text, /meta mark set 0x6b730002 ct mark set meta mark accept/);
+  assert.match(text, /oifname "wg0" meta mark vmap \{ 0x6b730001 : jump tx_1, 0x6b730002 : jump tx_2 \}/);
+  assert.match(text, /meta mark vmap \{ 0x6b730001 : jump dropped_1, 0x6b730002 : jump dropped_2 \}/);
+  assert.equal(markFor(2), 0x6b730002);
+});
+
+test('egress lets protected packets out only through the tunnel or loopback', () => {
+  const egress = rulesetFor(base).split('chain egress {')[1]!.split('\n  }')[0]!;
+  const lines = egress.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+  assert.deepEqual(lines, [
+    'meta mark & 0xffff0000 != 0x6b730000 accept',
+    'oifname "lo" accept',
+    'oifname "wg0" accept',
+    'counter name "drop_unknown" drop',
+  ]);
+});
+
+test('no tunnel known: nothing protected may leave', () => {
+  const text = rulesetFor({ ...base, tunnelIface: null, apps: [app(1)] });
+  assert.doesNotMatch(text, /oifname "wg0"/);
+  assert.doesNotMatch(text, /masquerade/);
+  assert.match(text, /iifname != \{ "lo" \}/);
+});
+
+test('inbound on any interface but the tunnel and loopback is dropped for protected sockets', () => {
+  const text = rulesetFor(base);
+  assert.match(text, /iifname != \{ "lo", "wg0" \} ct mark & 0xffff0000 == 0x6b730000 counter drop/);
+  assert.match(text, /iifname != \{ "lo", "wg0" \} socket cgroupv2 level 1 "unified\/ksapp" counter drop/);
+});
+
+test('DNS: loopback resolvers refused, others rewritten to the tunnel resolvers', () => {
+  const text = rulesetFor({ ...base, dns: { v4: ['10.66.0.1'], v6: ['fd66::1'] } });
+  assert.match(text, /ip daddr 127\.0\.0\.0\/8 meta l4proto \{ tcp, udp \} th dport 53 counter drop/);
+  assert.match(text, /ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 53 counter drop/);
+  assert.match(text, /ip daddr != 127\.0\.0\.0\/8 meta l4proto \{ tcp, udp \} th dport 53 dnat ip to 10\.66\.0\.1/);
+  assert.match(text, /dnat ip6 to fd66::1/);
+});
+
+test('allow-lan keeps DNS protected and lets LAN ranges out directly; block drops all', () => {
+  const lan = rulesetFor({ ...base, apps: [app(1, { allowLan: true })] });
+  const chain = lan.split('chain app_1 {')[1]!.split('\n  }')[0]!;
+  assert.ok(chain.indexOf('th dport 53 jump protect_1') < chain.indexOf('ip daddr @lan4 accept'));
+  assert.match(lan, /elements = \{ 10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16/);
+  const blocked = rulesetFor({ ...base, apps: [app(1, { blocked: true, allowLan: true })] });
+  const bchain = blocked.split('chain app_1 {')[1]!.split('\n  }')[0]!;
+  assert.match(bchain, /counter name "drop_1" drop/);
+  assert.doesNotMatch(bchain, /@lan4/);
+});
+
+test('hostile values never reach nft text', () => {
+  assert.throws(() => rulesetFor({ ...base, tunnelIface: 'wg0" accept; #' }), /unsafe value/);
+  assert.throws(() => rulesetFor({ ...base, dns: { v4: ['1.2.3.4; flush ruleset'], v6: [] } }), /not an IP/);
+  assert.throws(() => rulesetFor({ ...base, lan: { v4: ['10.0.0.0/8 }'], v6: [] } }), /not an address range/);
+});
+
+test('transactions replace or remove the table atomically', () => {
+  assert.match(replaceTransaction(base), /^table inet ksapp\ndelete table inet ksapp\ntable inet ksapp \{/);
+  assert.equal(removeTransaction(), 'table inet ksapp\ndelete table inet ksapp\n');
+});
+
+test('read-back parses nft JSON and finds what is missing', () => {
+  const json = JSON.stringify({ nftables: [
+    { metainfo: { version: '1.0.6' } },
+    { table: { family: 'inet', name: 'ksapp' } },
+    { counter: { family: 'inet', table: 'ksapp', name: 'ksapp_format_1', packets: 0, bytes: 0 } },
+    { counter: { family: 'inet', table: 'ksapp', name: 'tx_1', packets: 5, bytes: 420 } },
+    ...['classify', 'egress', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel', 'app_1'].map((name) => ({ chain: { name } })),
+    { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } },
+  ] });
+  const facts = parseTableJson(json);
+  assert.deepEqual(facts.counters.get('tx_1'), { packets: 5, bytes: 420 });
+  assert.deepEqual(verifyTable(facts, { ...base, apps: [app(1)] }), []);
+  assert.match(verifyTable(facts, { ...base, apps: [app(1), app(2)] }).join(';'), /classify holds 2 rules, expected 3.*app_2/);
+});
+
+test('the fwmark ip rule is recognised in ip -j rule output', () => {
+  assert.equal(hasMarkRule('[{"priority":0,"table":"local"}]'), false);
+  assert.equal(hasMarkRule('[{"priority":27507,"src":"all","fwmark":"0x6b730000","fwmask":"0xffff0000","table":"27507"}]'), true);
+});
