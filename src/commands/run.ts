@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -9,7 +9,7 @@ import { UsageError } from '../cli/args.js';
 import { loadOptionalConfig } from './config-source.js';
 import { invokingUser, launchArgv, requireCommand, resolvConfText } from '../launch/index.js';
 import { TunnelMonitor, detectTunnel } from '../monitor/index.js';
-import { defaultAppName, Supervisor, uniqueName, type App } from '../supervisor/index.js';
+import { defaultAppName, Supervisor, uniqueName, type App, type SupervisorEvent } from '../supervisor/index.js';
 import { requireInterface, requireRoot } from './tunnel-check.js';
 import { splitFamilies } from './families.js';
 
@@ -27,7 +27,8 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
   const root = await cgroupRoot();
   const dns = splitFamilies(cmd.dns.length ? cmd.dns : config?.dns.servers ?? []);
   const monitor = new TunnelMonitor({
-    iface, handshakeTimeoutMs: config?.tunnel.handshakeTimeout ?? 180_000, probe: config?.tunnel.probe,
+    iface, handshakeTimeoutMs: config?.tunnel.handshakeTimeout ?? 180_000,
+    probe: config?.tunnel.probe && { address: config.tunnel.probe.address, intervalMs: config.tunnel.probe.interval, failures: config.tunnel.probe.failures },
   });
   let relaunch: (() => void) | undefined;
   const sup = new Supervisor({
@@ -35,6 +36,8 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     lan: splitFamilies(config?.lan.ranges ?? []), monitor,
     restart: async () => relaunch?.(),
   });
+  const eventLog = process.env.KSAPP_EVENT_LOG;
+  if (eventLog) sup.on('event', (e: SupervisorEvent) => appendFileSync(eventLog, `${JSON.stringify(e)}\n`));
   await sup.start();
   const name = uniqueName(cmd.name ?? defaultAppName(cmd.command[0]!), (n) => sup.apps.has(n) || existsGroup(sup, n));
   if (cmd.name && name !== cmd.name) throw new UsageError(`an app named "${cmd.name}" is already protected`, 'choose another --name');

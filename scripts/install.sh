@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything ksapp needs on a fresh Debian/Ubuntu machine: the system
+# tools it drives (apt-get, only what is missing), its npm dependencies, the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# tool → Debian package that provides it
+packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go util-linux:setpriv
+          iputils-ping:ping tmux:tmux iperf3:iperf3)
+missing=()
+for entry in "${packages[@]}"; do
+  pkg=${entry%%:*}
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "ksapp: installing missing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v node >/dev/null || { echo "ksapp: Node.js 20.19+ is required (apt-get install nodejs npm)" >&2; exit 1; }
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+npm run build --silent
+echo "ksapp: installed; run it as: sudo node dist/src/cli.js (or npm link for a global \`ksapp\`)"

@@ -1,0 +1,84 @@
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import type { Lab } from '../lab/index.js';
+import { fixturePath } from '../lab/index.js';
+
+/** Path of the built CLI entry, next to this module in dist/. */
+export const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+/** Counters the sender fixture prints on SIGUSR1 and at exit. */
+export interface SenderCounters {
+  seq: number;
+  sent: Record<string, number>;
+  errors: Record<string, number>;
+  dnsOk: number;
+  dnsFailed: number;
+}
+
+/** A `ksapp run` of the sender fixture inside the lab's client namespace. */
+export interface ProtectedRun {
+  readonly name: string;
+  readonly tag: string;
+  /** Absolute path of the app's cgroup. */
+  readonly cgroupPath: string;
+  /** The JSON-lines event log ksapp writes (KSAPP_EVENT_LOG). */
+  readonly eventLog: string;
+  readonly process: ResultPromise;
+  /** Latest counters line the sender printed. */
+  counters(): Promise<SenderCounters | undefined>;
+  /** Sends SIGTERM to ksapp (forwarded to the app) and waits for its exit status. */
+  stop(): Promise<number | undefined>;
+}
+
+/** Options for startProtected. */
+export interface ProtectedOptions {
+  readonly name: string;
+  readonly tag: string;
+  readonly cgroupRoot: string;
+  readonly cgroupParent: string;
+  readonly onDrop?: 'freeze' | 'kill' | 'block';
+  readonly senderArgs?: readonly string[];
+  readonly extraConfig?: string;
+}
+
+/** Writes the run's config and starts `ksapp run -- node sender.mjs …` in the client namespace. */
+export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<ProtectedRun> {
+  const config = path.join(lab.dir, `${o.name}.yaml`);
+  const eventLog = path.join(lab.dir, `${o.name}.events.jsonl`);
+  await writeFile(config, [
+    `tunnel:`, `  interface: ${lab.tunnel.clientIface}`,
+    `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`,
+    `cgroupParent: ${o.cgroupParent}`, o.extraConfig ?? '',
+  ].join('\n'));
+  const sender = [process.execPath, fixturePath('sender.mjs'), '--tag', o.tag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6,
+    '--interval', '40', ...(o.senderArgs ?? [])];
+  const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--config', config, '--name', o.name,
+    '--on-drop', o.onDrop ?? 'freeze', '--', ...sender];
+  const child = execa(argv[0]!, argv.slice(1), { reject: false, env: { KSAPP_EVENT_LOG: eventLog }, stdin: 'ignore' });
+  const stdoutLog = path.join(lab.dir, `${o.name}.stdout`);
+  child.stdout?.on('data', (chunk: Buffer) => void appendFile(stdoutLog, chunk));
+  child.stderr?.on('data', (chunk: Buffer) => void appendFile(path.join(lab.dir, `${o.name}.stderr`), chunk));
+  return {
+    name: o.name, tag: o.tag, eventLog, process: child,
+    cgroupPath: path.join(o.cgroupRoot, o.cgroupParent, o.name),
+    async counters() {
+      const lines = (await readFile(stdoutLog, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l.startsWith('{'));
+      const last = lines.at(-1);
+      return last ? (JSON.parse(last) as SenderCounters) : undefined;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const result = await child;
+      return result.exitCode;
+    },
+  };
+}
+
+/** Total packets a sender tried to send, over every protocol. */
+export function totalSent(c: SenderCounters | undefined): number {
+  if (!c) return 0;
+  return Object.entries(c.sent).filter(([k]) => !k.endsWith('Skipped')).reduce((sum, [, n]) => sum + n, 0);
+}
