@@ -1,0 +1,12 @@
+// The leak lab: throwaway network namespaces with a real WireGuard tunnel, for
+// the end-to-end tests and `ksapp demo`.
+export { createLab, type Lab, type LabOptions } from './lab.js';
+export { removeLeftoverLabs } from './cleanup.js';
+export { LabError } from './errors.js';
+export type { Faults } from './faults.js';
+export { nsenterArgs, execIn, parseNetnsList } from './netns.js';
+export { fixturePath, parseRecords, type Received } from './recorder.js';
+export { parsePidLines, parseStatStartTime } from './state.js';
+export { ispRuleset, vpnNatRuleset } from './rulesets.js';
+export { planFor, type LabMode, type LabPlan } from './topology.js';
+export { parseLatestHandshakes } from './wireguard.js';

@@ -1,0 +1,135 @@
+// createLab: the four namespaces, the tunnel, the recorders, and the handle
+// the e2e tests and `ksapp demo` drive.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { registerLab, removeLeftoverLabs, teardown, unregisterLab } from './cleanup.js';
+import { LabError } from './errors.js';
+import { faultsFor, type Faults } from './faults.js';
+import { addNamespace, execIn, ipBatch, nftIn, nsenterArgs, sysctlIn } from './netns.js';
+import { readRecords, startRecorder, type Received } from './recorder.js';
+import { claimStateDir, recordPid } from './state.js';
+import { ispRuleset, vpnNatRuleset } from './rulesets.js';
+import { BASE_SYSCTLS, ROUTER_SYSCTLS, clientUnderlayRoutes, isSuffix, linkCommands, planFor, type LabMode, type LabPlan } from './topology.js';
+import { startClient, startServer, waitTunnel, type TunnelState } from './tunnel.js';
+import { genKeys } from './wireguard.js';
+
+/** A running lab. */
+export interface Lab {
+  suffix: string;
+  mode: LabMode;
+  ns: LabPlan['ns'];
+  tunnel: LabPlan['tunnel'];
+  addr: { client4: string; client6: string; vpnPublic4: string; vpnPublic6: string; internet4: string; internet6: string };
+  /** The lab's state directory (logs, keys, pids). */
+  dir: string;
+  /** Argv prefix running a command in a namespace (a name, or a role: 'client', 'isp', 'vpn', 'internet'). */
+  nsenterArgs(ns: string): string[];
+  /** Runs a command in a namespace (name or role) and returns its stdout. */
+  exec(ns: string, argv: readonly string[]): Promise<string>;
+  /** Everything the internet host logged (traffic to port 7000 and the ISP resolver's queries). */
+  received(): Promise<Received[]>;
+  /** Everything the VPN server's recorder logged (it listens on the tunnel addresses). */
+  serverReceived(): Promise<Received[]>;
+  /** The DNS queries the tunnel's resolver (10.66.0.1 / fd66::1) answered. */
+  tunnelDnsQueries(): Promise<Received[]>;
+  /** Where a packet with this source address came from, as the internet host sees it. */
+  origin(src: string): 'tunnel' | 'client' | 'other';
+  faults: Faults;
+  /** Removes the lab: processes (by pid), namespaces, wireguard sockets, state. Idempotent. */
+  destroy(): Promise<void>;
+}
+
+/** Options of createLab. */
+export interface LabOptions {
+  mode?: LabMode;
+  /** Six hex digits; random by default. */
+  suffix?: string;
+}
+
+function claim(wanted: string | undefined): { suffix: string; dir: string } {
+  if (wanted !== undefined && !isSuffix(wanted)) throw new LabError(`bad lab suffix "${wanted}"`, 'use six lowercase hex digits');
+  for (let attempt = 0; ; attempt++) {
+    const suffix = wanted ?? randomBytes(3).toString('hex');
+    try {
+      return { suffix, dir: claimStateDir(suffix) };
+    } catch (error) {
+      if (wanted !== undefined || attempt >= 5) throw new LabError(`lab ${suffix} already exists`, 'destroy it or run removeLeftoverLabs()', error);
+    }
+  }
+}
+
+async function buildNetwork(p: LabPlan): Promise<void> {
+  const all = Object.values(p.ns);
+  await Promise.all(all.map((ns) => addNamespace(ns)));
+  await Promise.all(all.map((ns) => sysctlIn(ns, ns === p.ns.isp || ns === p.ns.vpn ? { ...BASE_SYSCTLS, ...ROUTER_SYSCTLS } : BASE_SYSCTLS)));
+  const cmds = linkCommands(p);
+  await ipBatch(p.ns.isp, cmds.isp);
+  await Promise.all([
+    ipBatch(p.ns.client, [...cmds.client, ...clientUnderlayRoutes(p)]),
+    ipBatch(p.ns.vpn, cmds.vpn),
+    ipBatch(p.ns.internet, cmds.internet),
+    nftIn(p.ns.isp, ispRuleset(p)),
+    nftIn(p.ns.vpn, vpnNatRuleset(p)),
+  ]);
+}
+
+async function startServices(s: TunnelState): Promise<void> {
+  const { plan: p, dir } = s;
+  const answers = { answer4: p.addr.internet4, answer6: p.addr.internet6 };
+  const internet = startRecorder(p.ns.internet, { log: join(dir, 'internet.jsonl'), bind: [p.addr.internet4, p.addr.internet6], ...answers }, join(dir, 'recorder-internet.log'));
+  internet.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+  await startServer(s);
+  // The tunnel's resolver binds the server's tunnel addresses, which exist from here on.
+  const server = startRecorder(p.ns.vpn, { log: join(dir, 'server.jsonl'), bind: [p.tunnel.server4, p.tunnel.server6], ...answers }, join(dir, 'recorder-server.log'));
+  server.catch(() => undefined);
+  await startClient(s);
+  const [internetPid, serverPid] = await Promise.all([internet, server, waitTunnel(p, p.tunnel.clientIface)]);
+  recordPid(dir, 'recorder-internet', internetPid);
+  recordPid(dir, 'recorder-server', serverPid);
+}
+
+/** Builds a lab: four namespaces, a live WireGuard tunnel, recorders; removed on destroy(), Ctrl-C, SIGTERM or exit. */
+export async function createLab(opts: LabOptions = {}): Promise<Lab> {
+  await removeLeftoverLabs(); // a crashed run's lab is removed by the next one (live labs are left alone)
+  const { suffix, dir } = claim(opts.suffix);
+  registerLab(suffix);
+  const plan = planFor(suffix, opts.mode ?? 'app-only');
+  try {
+    await buildNetwork(plan);
+    const [client, server] = await Promise.all([genKeys(dir, 'client'), genKeys(dir, 'server')]);
+    const state: TunnelState = { plan, dir, keys: { client, server } };
+    await startServices(state);
+    return labHandle(state);
+  } catch (error) {
+    await teardown(suffix);
+    unregisterLab(suffix);
+    throw error instanceof LabError ? error : new LabError(`could not build lab ${suffix}`, 'run `ksapp doctor`; lab logs were removed with it', error);
+  }
+}
+
+function labHandle(s: TunnelState): Lab {
+  const p = s.plan;
+  const nsName = (ns: string) => (p.ns as Record<string, string>)[ns] ?? ns;
+  const server = () => readRecords(join(s.dir, 'server.jsonl'));
+  let destroyed: Promise<void> | undefined;
+  const a = p.addr;
+  return {
+    suffix: p.suffix,
+    mode: p.mode,
+    ns: p.ns,
+    tunnel: p.tunnel,
+    addr: { client4: a.client4, client6: a.client6, vpnPublic4: a.vpnPublic4, vpnPublic6: a.vpnPublic6, internet4: a.internet4, internet6: a.internet6 },
+    dir: s.dir,
+    nsenterArgs: (ns) => nsenterArgs(nsName(ns)),
+    exec: (ns, argv) => execIn(nsName(ns), argv),
+    received: () => readRecords(join(s.dir, 'internet.jsonl')),
+    serverReceived: server,
+    tunnelDnsQueries: async () => (await server()).filter((r) => r.proto === 'dns'),
+    origin: (src) => (src === a.vpnPublic4 || src === a.vpnPublic6 ? 'tunnel' : src === a.client4 || src === a.client6 ? 'client' : 'other'),
+    faults: faultsFor(s),
+    destroy() {
+      destroyed ??= teardown(p.suffix).then(() => unregisterLab(p.suffix));
+      return destroyed;
+    },
+  };
+}
