@@ -1,0 +1,172 @@
+// The tunnel monitor: validates its options, picks the sources that fit the tunnel kind,
+// feeds their health into the pure state machine and emits its transitions.
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { tunnelKind, type TunnelKind } from './detect.js';
+import { MonitorError } from './errors.js';
+import { HandshakeSource } from './handshake-source.js';
+import { LinkSource } from './link-source.js';
+import { readLinkSnapshot } from './link-snapshot.js';
+import { ProbeSource } from './probe-source.js';
+import type { SourceHealth } from './source.js';
+import { TunnelStateMachine, type HoldOptions, type TunnelState } from './state-machine.js';
+import { insideAny, isCidr, tunnelPrefixes } from './subnets.js';
+
+/** Options of a TunnelMonitor; times in ms. */
+export interface TunnelMonitorOptions extends HoldOptions {
+  iface: string;
+  /** WireGuard only: a newest handshake older than this means down (design default 180 s). */
+  handshakeTimeoutMs: number;
+  probe?: { address: string; intervalMs: number; failures: number; timeoutMs?: number };
+  /** Extra prefixes that count as inside the tunnel (e.g. routed AllowedIPs) for the probe check. */
+  tunnelCidrs?: string[];
+  /** Wall clock in epoch ms. */
+  clock?: () => number;
+  /** Handshake poll period. */
+  handshakePollMs?: number;
+}
+
+/** A transition as emitted by the monitor. */
+export interface MonitorTransition {
+  state: TunnelState;
+  reason: string;
+  at: number;
+  source: string;
+  /** process.hrtime.bigint() when the source saw the data behind this transition. */
+  detectedAt: bigint;
+}
+
+/** What `ksapp status` shows of the tunnel. */
+export interface MonitorSnapshot {
+  iface: string;
+  kind: TunnelKind | null;
+  state: TunnelState;
+  since: number;
+  reason: string;
+  source: string;
+  handshakeAgeMs: number | null;
+  probeRttMs: number | null;
+  sources: Record<string, { healthy: boolean; reason: string } | null>;
+}
+
+type Source = LinkSource | HandshakeSource | ProbeSource;
+
+/** Watches one tunnel interface; emits `transition` and `reason` (a refined down reason, no state change) as MonitorTransition, and `route` (RouteEvent). */
+export class TunnelMonitor extends EventEmitter {
+  /** The tunnel kind found by start(). */
+  kind: TunnelKind | null = null;
+  private machine: TunnelStateMachine;
+  private readonly sources = new Map<string, Source>();
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: TunnelMonitorOptions) {
+    super();
+    validateOptions(opts);
+    this.clock = opts.clock ?? Date.now;
+    this.machine = new TunnelStateMachine([], this.clock(), opts);
+  }
+
+  /** Current tunnel state; down until every source has proven otherwise. */
+  get state(): TunnelState {
+    return this.machine.state;
+  }
+
+  /** Checks the interface, then starts every source that fits it; throws MonitorError on a bad tunnel or probe. */
+  async start(): Promise<void> {
+    const { iface, probe } = this.opts;
+    const snap = await readLinkSnapshot(iface);
+    if (!snap) {
+      throw new MonitorError(`tunnel interface ${iface} does not exist`, {
+        code: 'MONITOR_NO_IFACE', hint: 'bring the VPN up first, or name the right interface (see `ip link`)', exitCode: 2,
+      });
+    }
+    this.kind = await tunnelKind(snap);
+    if (probe) {
+      const prefixes = tunnelPrefixes(snap, this.opts.tunnelCidrs);
+      if (!insideAny(probe.address, prefixes)) {
+        throw new MonitorError(`probe address ${probe.address} is outside the tunnel's subnets (${prefixes.join(', ') || 'none'})`, {
+          code: 'MONITOR_PROBE_OUTSIDE', hint: 'probe an address inside the tunnel, such as the VPN server\'s tunnel address', exitCode: 2,
+        });
+      }
+    }
+    const wg = this.kind === 'wireguard' || this.kind === 'wireguard-go';
+    this.sources.set('link', new LinkSource({ iface }));
+    if (wg) this.sources.set('handshake', new HandshakeSource({ iface, timeoutMs: this.opts.handshakeTimeoutMs, clock: this.clock, ...(this.opts.handshakePollMs ? { pollMs: this.opts.handshakePollMs } : {}) }));
+    if (probe) this.sources.set('probe', new ProbeSource({ iface, ...probe }));
+    this.machine = new TunnelStateMachine([...this.sources.keys()], this.clock(), this.opts);
+    for (const [name, source] of this.sources) {
+      source.on('health', (h: SourceHealth) => this.onHealth(name, h));
+      source.on('warning', (e: unknown) => this.emit('warning', e));
+    }
+    this.sources.get('link')?.on('route', (e: unknown) => this.emit('route', e));
+    await Promise.all([...this.sources.values()].map((s) => s.start()));
+  }
+
+  /** Stops every source and ends every child process they run. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    await Promise.all([...this.sources.values()].map((s) => s.stop()));
+    for (const s of this.sources.values()) s.removeAllListeners();
+    this.sources.clear();
+  }
+
+  /** The state, since when, why, the handshake age and the last probe RTT. */
+  snapshot(): MonitorSnapshot {
+    const { source, reason } = this.machine.reason;
+    const sources: MonitorSnapshot['sources'] = {};
+    for (const [name, s] of this.sources) sources[name] = s.health ? { healthy: s.health.healthy, reason: s.health.reason } : null;
+    const hs = this.sources.get('handshake') as HandshakeSource | undefined;
+    const probe = this.sources.get('probe') as ProbeSource | undefined;
+    return {
+      iface: this.opts.iface, kind: this.kind, state: this.machine.state, since: this.machine.since, reason, source,
+      handshakeAgeMs: hs?.ageMs ?? null, probeRttMs: probe?.lastRttMs ?? null, sources,
+    };
+  }
+
+  /** The pid of the link source's `ip monitor` process (diagnostics and tests). */
+  get linkMonitorPid(): number | undefined {
+    return (this.sources.get('link') as LinkSource | undefined)?.monitorPid;
+  }
+
+  private onHealth(source: string, h: SourceHealth): void {
+    const before = this.machine.reason.reason;
+    const at = this.clock();
+    const transitions = this.machine.update({ source, healthy: h.healthy, reason: h.reason, at });
+    for (const t of transitions) this.emit('transition', { ...t, detectedAt: h.detectedAt } satisfies MonitorTransition);
+    // Deleting an interface first reads as "set down" (the kernel closes it, then deletes it
+    // ~0.1 ms later): the transition goes out at once and the better reason follows here.
+    const now = this.machine.reason;
+    if (transitions.length === 0 && this.machine.state === 'down' && !h.healthy && now.reason !== before) {
+      this.emit('reason', { state: 'down', reason: now.reason, source: now.source, at, detectedAt: h.detectedAt } satisfies MonitorTransition);
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    const due = this.machine.nextDeadline();
+    if (due === null) return;
+    this.timer = setTimeout(() => {
+      const detectedAt = process.hrtime.bigint();
+      for (const t of this.machine.tick(this.clock())) this.emit('transition', { ...t, detectedAt } satisfies MonitorTransition);
+      this.schedule();
+    }, Math.max(0, due - this.clock()));
+  }
+}
+
+/** Rejects options no monitor could run with (pure); throws MonitorError with exit code 2. */
+export function validateOptions(o: TunnelMonitorOptions): void {
+  const bad = (message: string, hint: string): never => {
+    throw new MonitorError(message, { code: 'MONITOR_BAD_OPTION', hint, exitCode: 2 });
+  };
+  if (!/^[^\s/:]{1,15}$/.test(o.iface)) bad(`"${o.iface}" is not a valid interface name`, 'use a name such as wg0 (1-15 characters, no spaces, / or :)');
+  if (!(o.handshakeTimeoutMs > 0)) bad(`handshake timeout must be positive, got ${o.handshakeTimeoutMs} ms`, 'use e.g. 180s');
+  for (const cidr of o.tunnelCidrs ?? []) if (!isCidr(cidr)) bad(`"${cidr}" is not a CIDR prefix`, 'write prefixes like 10.66.0.0/24');
+  const p = o.probe;
+  if (!p) return;
+  if (isIP(p.address) === 0) bad(`probe address "${p.address}" is not an IP address`, 'use the VPN server\'s tunnel address, e.g. 10.66.0.1');
+  if (!(p.intervalMs > 0) || !Number.isFinite(p.intervalMs)) bad(`probe interval must be positive, got ${p.intervalMs} ms`, 'use e.g. 500ms');
+  if (!Number.isInteger(p.failures) || p.failures < 1) bad(`probe failures must be a whole number ≥ 1, got ${p.failures}`, 'use e.g. 3');
+  if (p.timeoutMs !== undefined && !(p.timeoutMs > 0)) bad(`probe timeout must be positive, got ${p.timeoutMs} ms`, 'leave it out to use the interval');
+}
