@@ -1,5 +1,6 @@
 /** The tunnel health monitor: sources, pure parsers and the state machine. */
-export { TunnelMonitor, validateOptions, type MonitorSnapshot, type MonitorTransition, type TunnelMonitorOptions } from './monitor.js';
+export { TunnelMonitor, type MonitorSnapshot, type MonitorTransition } from './monitor.js';
+export { validateOptions, type TunnelMonitorOptions } from './options.js';
 export { MonitorError } from './errors.js';
 export { detectTunnel, pickTunnel, classifyTunnel, tunnelKind, type TunnelKind } from './detect.js';
 export { TunnelStateMachine, type HealthInput, type HoldOptions, type Transition, type TunnelState } from './state-machine.js';

@@ -1,7 +1,6 @@
 // The tunnel monitor: validates its options, picks the sources that fit the tunnel kind,
 // feeds their health into the pure state machine and emits its transitions.
 import { EventEmitter } from 'node:events';
-import { isIP } from 'node:net';
 import { tunnelKind, type TunnelKind } from './detect.js';
 import { MonitorError } from './errors.js';
 import { HandshakeSource } from './handshake-source.js';
@@ -9,22 +8,9 @@ import { LinkSource } from './link-source.js';
 import { readLinkSnapshot } from './link-snapshot.js';
 import { ProbeSource } from './probe-source.js';
 import type { SourceHealth } from './source.js';
-import { TunnelStateMachine, type HoldOptions, type TunnelState } from './state-machine.js';
-import { insideAny, isCidr, tunnelPrefixes } from './subnets.js';
-
-/** Options of a TunnelMonitor; times in ms. */
-export interface TunnelMonitorOptions extends HoldOptions {
-  iface: string;
-  /** WireGuard only: a newest handshake older than this means down (design default 180 s). */
-  handshakeTimeoutMs: number;
-  probe?: { address: string; intervalMs: number; failures: number; timeoutMs?: number };
-  /** Extra prefixes that count as inside the tunnel (e.g. routed AllowedIPs) for the probe check. */
-  tunnelCidrs?: string[];
-  /** Wall clock in epoch ms. */
-  clock?: () => number;
-  /** Handshake poll period. */
-  handshakePollMs?: number;
-}
+import { TunnelStateMachine, type TunnelState } from './state-machine.js';
+import { validateOptions, type TunnelMonitorOptions } from './options.js';
+import { insideAny, tunnelPrefixes } from './subnets.js';
 
 /** A transition as emitted by the monitor. */
 export interface MonitorTransition {
@@ -153,20 +139,4 @@ export class TunnelMonitor extends EventEmitter {
       this.schedule();
     }, Math.max(0, due - this.clock()));
   }
-}
-
-/** Rejects options no monitor could run with (pure); throws MonitorError with exit code 2. */
-export function validateOptions(o: TunnelMonitorOptions): void {
-  const bad = (message: string, hint: string): never => {
-    throw new MonitorError(message, { code: 'MONITOR_BAD_OPTION', hint, exitCode: 2 });
-  };
-  if (!/^[^\s/:]{1,15}$/.test(o.iface)) bad(`"${o.iface}" is not a valid interface name`, 'use a name such as wg0 (1-15 characters, no spaces, / or :)');
-  if (!(o.handshakeTimeoutMs > 0)) bad(`handshake timeout must be positive, got ${o.handshakeTimeoutMs} ms`, 'use e.g. 180s');
-  for (const cidr of o.tunnelCidrs ?? []) if (!isCidr(cidr)) bad(`"${cidr}" is not a CIDR prefix`, 'write prefixes like 10.66.0.0/24');
-  const p = o.probe;
-  if (!p) return;
-  if (isIP(p.address) === 0) bad(`probe address "${p.address}" is not an IP address`, 'use the VPN server\'s tunnel address, e.g. 10.66.0.1');
-  if (!(p.intervalMs > 0) || !Number.isFinite(p.intervalMs)) bad(`probe interval must be positive, got ${p.intervalMs} ms`, 'use e.g. 500ms');
-  if (!Number.isInteger(p.failures) || p.failures < 1) bad(`probe failures must be a whole number ≥ 1, got ${p.failures}`, 'use e.g. 3');
-  if (p.timeoutMs !== undefined && !(p.timeoutMs > 0)) bad(`probe timeout must be positive, got ${p.timeoutMs} ms`, 'leave it out to use the interval');
 }

@@ -21,7 +21,7 @@ export interface ProbeSourceOptions {
   intervalMs: number;
   /** Consecutive unanswered probes that make the source unhealthy. */
   failures: number;
-  /** How long one probe waits for its answer; default intervalMs (at least 100 ms). */
+  /** How long one probe waits for its answer; default 0.8 × intervalMs (at least 100 ms). */
   timeoutMs?: number;
   ping?: string;
 }
@@ -46,7 +46,9 @@ export class ProbeSource extends EventEmitter {
 
   constructor(private readonly opts: ProbeSourceOptions) {
     super();
-    this.timeoutMs = Math.max(100, opts.timeoutMs ?? opts.intervalMs);
+    // Below the interval so that `failures` misses fit in (failures + 0.8) × interval after
+    // a death: 500 ms × 3 → at most 1.9 s. Links slower than that set timeoutMs.
+    this.timeoutMs = Math.max(100, opts.timeoutMs ?? opts.intervalMs * 0.8);
   }
 
   /** The last health reported, if any. */
