@@ -1,0 +1,14 @@
+// Adoption: protect apps that are already running, started from a desktop menu, or run as units.
+export { AdoptError } from './errors.js';
+export { matches, describeRule, type MatchRule, type ProcInfo } from './match.js';
+export { findByPid, findByExe, findByRule, findMatching, resolveRule, type Found, type FindOptions } from './find.js';
+export { moveInto, procCgroup, type Adoption, type MovedProcess, type MoveOptions } from './move.js';
+export { release, type ReleaseReport } from './release.js';
+export { closeOldSockets, heldSockets, type CloseOptions, type CloseResult, type SocketOutcome, type SocketReport } from './sockets.js';
+export { classify } from './socket-outcome.js';
+export { parseSsLines, parseEndpoint, filterTerm, type SsSocket } from './ss.js';
+export { parseInodeColumn } from './net-tables.js';
+export { unitCgroup, resolveCgroupPath, parseShow } from './unit.js';
+export { rewriteDesktopEntry, parseExec, quoteExecArg, isWrapped, launcherTarget, desktopSearchDirs, pickDesktopFile } from './launcher.js';
+export { watchExecs, type ExecWatcher, type ExecEvent, type PollOptions } from './exec-watch.js';
+export { parseStat, parseStatus, parseExeLink, parseSocketLink, parsePasswd, isKernelThread } from './proc.js';

@@ -1,0 +1,64 @@
+// The verdict on one socket after closeOldSockets: pure, so each rule is tested on literals.
+import type { TableKind } from './net-tables.js';
+import type { SsSocket } from './ss.js';
+
+/** confined: created in the app's group; closed: the app no longer holds it; aborted: a destroyed TCP socket (dead);
+ * ignored: not an IP socket; unprotected: can still send from outside the app's group. */
+export type SocketOutcome = 'confined' | 'closed' | 'aborted' | 'ignored' | 'unprotected';
+
+/** One socket the app held, and what became of it. */
+export interface SocketReport {
+  inode: number;
+  /** The app's processes holding it. */
+  pids: number[];
+  kind: 'tcp' | 'udp' | TableKind | 'unknown';
+  state?: string;
+  /** `addr:port`, when ss listed it. */
+  local?: string;
+  peer?: string;
+  listening: boolean;
+  outcome: SocketOutcome;
+  /** Why, in words for the user. */
+  reason: string;
+}
+
+/** What is known about one socket. */
+export interface SocketFacts {
+  inode: number;
+  pids: number[];
+  /** Its ss line before the destroy, if ss lists it. */
+  socket?: SsSocket;
+  /** Its /proc/net table when ss does not list it. */
+  kind?: TableKind;
+  killed: boolean;
+  refused?: string;
+  stillHeld: boolean;
+  inApp: (cgroup?: string) => boolean;
+  destroy: boolean;
+}
+
+const fmt = (e: { addr: string; port: number }, family: 4 | 6): string => (family === 6 ? `[${e.addr}]:${e.port}` : `${e.addr}:${e.port}`);
+
+/** Decides the outcome of one socket from the facts. */
+export function classify(f: SocketFacts): SocketReport {
+  const s = f.socket;
+  const base = {
+    inode: f.inode, pids: f.pids, kind: s?.netid ?? f.kind ?? 'unknown', listening: s?.state === 'LISTEN',
+    ...(s ? { state: s.state, local: fmt(s.local, s.family), peer: fmt(s.peer, s.family) } : {}),
+  } as const;
+  const verdict = (outcome: SocketOutcome, reason: string): SocketReport => ({ ...base, outcome, reason });
+  const notKilled = f.refused ?? (f.destroy ? 'ss -K did not destroy it (does the kernel have CONFIG_INET_DIAG_DESTROY?)' : 'not destroyed (check only)');
+  if (!f.stillHeld) return verdict('closed', 'the app closed it');
+  if (s && f.inApp(s.cgroup)) return verdict('confined', "created inside the app's group");
+  if (s?.netid === 'tcp') {
+    return f.killed ? verdict('aborted', 'destroyed: the connection was reset and the socket cannot send again') : verdict('unprotected', notKilled);
+  }
+  if (s?.netid === 'udp') {
+    return verdict('unprotected', f.killed
+      ? 'destroyed, but a UDP socket stays usable: its next sendto() binds it again, still in its old cgroup; restart the app'
+      : notKilled);
+  }
+  if (f.kind === 'unix' || f.kind === 'netlink') return verdict('ignored', 'not an IP socket');
+  if (f.kind) return verdict('unprotected', `${f.kind} sockets cannot be destroyed (ss -K handles TCP and UDP only); restart the app`);
+  return verdict('unprotected', 'not bound or connected yet (or of a family ss does not list): it would send from its old cgroup; restart the app');
+}
