@@ -29,10 +29,19 @@ async function dispatch(cmd: Command): Promise<number> {
       return (await import('./commands/doctor.js')).doctorCommand(cmd.json);
     case 'demo':
       return (await import('./commands/demo.js')).demoCommand(cmd);
+    case 'daemon':
+      return (await import('./commands/daemon.js')).daemonCommand(cmd);
+    case 'status':
+      return (await import('./commands/status.js')).statusCommand(cmd);
+    case 'freeze':
+    case 'thaw':
+    case 'kill':
+    case 'release':
+      return (await import('./commands/control.js')).controlCommand(cmd);
     default:
       throw new KsappError(`\`ksapp ${cmd.kind}\` is not available in this version yet`, {
         code: 'NOT_IMPLEMENTED', exitCode: 1,
-        hint: 'use `ksapp run` (it supervises the app itself); see the README for what works today',
+        hint: 'see the README for what works today',
       });
   }
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KsappError } from '../errors.js';
 import type { DropPolicy } from '../supervisor/types.js';
@@ -18,7 +19,7 @@ export interface GlobalOptions {
 /** A parsed command line. */
 export type Command = GlobalOptions & (
   | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; command: string[] }
-  | { kind: 'daemon'; foreground: boolean }
+  | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
   | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill'; name: string }
@@ -34,7 +35,7 @@ const PER_COMMAND: Record<string, Options> = {
     name: { type: 'string' }, tunnel: { type: 'string' }, 'on-drop': { type: 'string' },
     'allow-lan': { type: 'boolean' }, restart: { type: 'boolean' }, dns: { type: 'string', multiple: true },
   },
-  daemon: { foreground: { type: 'boolean' } },
+  daemon: { foreground: { type: 'boolean' }, 'exit-when-idle': { type: 'boolean' }, tunnel: { type: 'string' }, dns: { type: 'string', multiple: true } },
   status: { json: { type: 'boolean' } },
   doctor: { json: { type: 'boolean' } },
   protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' } },
@@ -74,7 +75,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (dashdash === -1 || tail.length === 0) throw new UsageError('run: missing `-- COMMAND`', 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       return {
         ...global, kind, name: str('name'), tunnel: str('tunnel'), onDrop: dropPolicy(str('on-drop')),
-        allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: (v.dns as string[] | undefined) ?? [], command: tail,
+        allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: dnsList(v.dns as string[] | undefined), command: tail,
       };
     }
     case 'protect': {
@@ -89,12 +90,23 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (!name || extra !== undefined) throw new UsageError(`${kind}: give exactly one app NAME`, `ksapp ${kind} NAME (see \`ksapp status\` for names)`);
       return { ...global, kind, name };
     }
-    case 'daemon': return { ...global, kind, foreground: v.foreground === true };
+    case 'daemon':
+      return {
+        ...global, kind, foreground: v.foreground === true, exitWhenIdle: v['exit-when-idle'] === true,
+        tunnel: str('tunnel'), dns: dnsList(v.dns as string[] | undefined),
+      };
     case 'status': case 'doctor': return { ...global, kind, json: v.json === true };
     case 'tui': return { ...global, kind, once: v.once === true };
     case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
     default: return { ...global, kind: kind as 'help' | 'version' };
   }
+}
+
+function dnsList(values: string[] | undefined): string[] {
+  for (const value of values ?? []) {
+    if (isIP(value) === 0) throw new UsageError(`--dns must be an IP address, got "${value}"`);
+  }
+  return values ?? [];
 }
 
 function dropPolicy(value: string | undefined): DropPolicy {

@@ -57,7 +57,8 @@ export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<Pro
     '--interval', '40', ...(o.senderArgs ?? [])];
   const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--config', config, '--name', o.name,
     '--on-drop', o.onDrop ?? 'freeze', '--', ...sender];
-  const child = execa(argv[0]!, argv.slice(1), { reject: false, env: { KSAPP_EVENT_LOG: eventLog }, stdin: 'ignore' });
+  const env = { KSAPP_EVENT_LOG: eventLog, KSAPP_SOCKET: path.join(lab.dir, 'ksapp.sock') };
+  const child = execa(argv[0]!, argv.slice(1), { reject: false, env, stdin: 'ignore' });
   const stdoutLog = path.join(lab.dir, `${o.name}.stdout`);
   child.stdout?.on('data', (chunk: Buffer) => void appendFile(stdoutLog, chunk));
   child.stderr?.on('data', (chunk: Buffer) => void appendFile(path.join(lab.dir, `${o.name}.stderr`), chunk));

@@ -85,7 +85,8 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
   const records = await lab.received();
   const all = tally(records, lab, ptag);
   const final = await run.counters();
-  const cleanedUp = (await groupFlags(run.cgroupPath)) === undefined && !(await tableExists(lab));
+  // The daemon `ksapp run` started leaves once nothing is protected, removing its table.
+  const cleanedUp = await waitUntil(async () => (await groupFlags(run.cgroupPath)) === undefined && !(await tableExists(lab)), 5000, 50);
   if (!cleanedUp) problems.push('ksapp left its cgroup or firewall table behind');
   const tunnelDnsAnswered = (await lab.tunnelDnsQueries()).filter((q) => q.tag.includes(ptag)).length;
   const totals = { sent: totalSent(final), viaTunnel: all.viaTunnel, leaked: all.fromClient, ispDns: all.ispDns, tunnelDnsAnswered };

@@ -9,6 +9,10 @@ export interface AppOptions {
   readonly allowLan: boolean;
   /** With onDrop kill: start the app again when the tunnel is back. */
   readonly restart: boolean;
+  /** The user the app belongs to: only they (or root) may loosen or end it. */
+  readonly uid: number;
+  /** How it came under protection. */
+  readonly origin: 'run' | 'adopted' | 'config';
 }
 
 /** One protected app as the supervisor tracks it. */
@@ -19,6 +23,8 @@ export interface App extends AppOptions {
   state: AppState;
   /** Policy chose to drop all its traffic (block while the tunnel is down). */
   blocked: boolean;
+  /** Frozen by a user's request: the tunnel coming back does not thaw it. */
+  manualFreeze: boolean;
   readonly addedAt: number;
   /** Stops watching cgroup.events for `populated 0`. */
   unwatch?: () => void;

@@ -40,16 +40,17 @@ export async function onTunnelUp(sup: Supervisor, apps: readonly App[]): Promise
   }
   if (resync) await sup.sync();
   await Promise.all(apps.map(async (app) => {
-    if (app.state === 'frozen') {
+    if (app.state === 'frozen' && !app.manualFreeze) {
       await app.cgroup.thaw();
       app.state = 'running';
       sup.record({ type: 'app-thawed', app: app.name, detail: 'tunnel up' });
     } else if (app.state === 'blocked') {
       app.state = 'running';
       sup.record({ type: 'app-unblocked', app: app.name, detail: 'tunnel up' });
-    } else if (app.state === 'killed' && app.restart && sup.options.restart) {
+    } else if (app.state === 'killed' && app.restart) {
       app.state = 'running';
-      await sup.options.restart(app);
+      sup.record({ type: 'app-restart', app: app.name, detail: 'tunnel up' });
+      await sup.options.restart?.(app);
     }
   }));
 }

@@ -6,6 +6,7 @@ import {
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
+import { reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import { SerialQueue } from './serial.js';
 import { onTunnelDown, onTunnelUp } from './policies.js';
@@ -34,10 +35,12 @@ export class Supervisor extends EventEmitter {
   private parentGroup: Cgroup | undefined;
   tunnel: { state: 'up' | 'down' | 'unknown'; since: number; reason: string } = { state: 'unknown', since: Date.now(), reason: 'starting' };
   private readonly queue = new SerialQueue();
+  private settings: Pick<SupervisorOptions, 'dns' | 'lan'>;
 
   constructor(readonly options: SupervisorOptions) {
     super();
     this.parentPath = path.join(options.cgroupRoot, options.cgroupParent);
+    this.settings = { dns: options.dns, lan: options.lan };
   }
 
   /** The parent group; exists once start() has run. */
@@ -46,13 +49,25 @@ export class Supervisor extends EventEmitter {
     return this.parentGroup;
   }
 
-  /** Creates the parent group, loads the catch-all rules and routing, then starts the monitor. */
-  async start(): Promise<void> {
+  /**
+   * Creates the parent group, takes back the live app groups a previous run
+   * left (their rules never left the kernel), removes empty leftovers, loads
+   * the rules and routing, then starts the monitor.
+   */
+  async start(saved: readonly SavedApp[] = []): Promise<void> {
     const parent = await Cgroup.create(this.parentPath);
     this.parentGroup = parent;
     await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
+    const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
+    const { keep, remove } = reconcile(found, saved);
+    for (const app of keep) this.apps.set(app.name, app);
     await ensureRouting(null);
     await this.sync();
+    for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
+    for (const app of keep) {
+      this.watchExit(app);
+      this.record({ type: 'app-recovered', app: app.name, detail: `${app.state}, policy ${app.onDrop}` });
+    }
     this.options.monitor.on('transition', (t) => void this.onTransition(t));
     await this.options.monitor.start();
   }
@@ -67,7 +82,7 @@ export class Supervisor extends EventEmitter {
     const cgroup = await Cgroup.create(path.join(this.parent.path, options.name));
     const app: App = {
       ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
-      state: 'running', blocked: false, addedAt: Date.now(),
+      state: 'running', blocked: false, manualFreeze: false, addedAt: Date.now(),
     };
     this.apps.set(app.name, app);
     try {
@@ -77,13 +92,14 @@ export class Supervisor extends EventEmitter {
       await cgroup.remove().catch(() => undefined);
       throw error;
     }
-    this.record({ type: 'app-added', app: app.name });
+    this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
     if (this.tunnel.state === 'down') await onTunnelDown(this, [app]);
     return app;
   }
 
   /** Starts watching the app's group: when its last process exits, the app is removed. */
   watchExit(app: App): void {
+    app.unwatch?.();
     app.unwatch = app.cgroup.watchPopulated(() => {
       if (app.state === 'killed' && app.restart) return; // waits for the tunnel to come back
       app.state = 'exited';
@@ -105,6 +121,12 @@ export class Supervisor extends EventEmitter {
     this.record({ type: 'app-removed', app: name });
   }
 
+  /** Takes new DNS and LAN settings and re-applies the firewall. */
+  async reconfigure(settings: Pick<SupervisorOptions, 'dns' | 'lan'>): Promise<void> {
+    this.settings = { ...this.settings, ...settings };
+    await this.sync();
+  }
+
   /** Re-applies the firewall from the current apps and tunnel (one transaction). */
   sync(): Promise<void> {
     return this.queue.run(async () => {
@@ -120,8 +142,8 @@ export class Supervisor extends EventEmitter {
       apps: [...this.apps.values()].map((a) => ({
         id: a.id, name: a.name, cgroup: this.ref(a.cgroup), allowLan: a.allowLan, blocked: a.blocked,
       })),
-      dns: this.options.dns,
-      lan: this.options.lan,
+      dns: this.settings.dns,
+      lan: this.settings.lan,
     };
   }
 
@@ -144,9 +166,9 @@ export class Supervisor extends EventEmitter {
   async stop(): Promise<void> {
     await this.options.monitor.stop();
     for (const app of this.apps.values()) app.unwatch?.();
-    if (this.apps.size > 0) return;
+    if (this.apps.size > 0 || !this.parentGroup) return;
     const others = await this.parent.children().catch(() => []);
-    if (others.length > 0) return; // another ksapp's apps live here; their confinement must not lapse
+    if (others.length > 0) return; // groups this supervisor does not own: their confinement must not lapse
     await this.queue.run(async () => {
       await removeTable();
       await removeRouting();
@@ -154,10 +176,12 @@ export class Supervisor extends EventEmitter {
     await this.parent.remove().catch(() => undefined);
   }
 
-  /** Records an event and tells listeners. */
+  /** Records an event and tells listeners (the daemon persists state on every event). */
   record(event: Omit<SupervisorEvent, 'at'>): void {
     this.emit('event', { at: Date.now(), ...event } satisfies SupervisorEvent);
   }
+
+
 
   private async onTransition(t: TunnelTransition): Promise<void> {
     if (t.state === this.tunnel.state) return;

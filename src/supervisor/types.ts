@@ -26,7 +26,8 @@ export interface TunnelWatch {
 export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
-    | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'error';
+    | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
+    | 'config-reloaded' | 'config-error' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { waitUntil } from '../../src/demo/wait.js';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { CLI_PATH } from '../../src/demo/ksapp-process.js';
@@ -15,10 +17,23 @@ export async function labConfig(lab: Lab, name: string, extra = ''): Promise<str
   return file;
 }
 
-/** Runs the ksapp CLI inside the lab's client namespace. */
+/** The daemon socket of a lab: one daemon per network namespace. */
+export function labSocket(lab: Lab): string {
+  return path.join(lab.dir, 'ksapp.sock');
+}
+
+/** Runs the ksapp CLI inside the lab's client namespace, talking to the lab's daemon. */
 export function ksappIn(lab: Lab, args: readonly string[], options: Options = {}) {
   const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, ...args];
-  return execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', ...options });
+  return execa(argv[0]!, argv.slice(1), {
+    reject: false, stdin: 'ignore', ...options, env: { KSAPP_SOCKET: labSocket(lab), ...(options.env ?? {}) },
+  });
+}
+
+/** Waits until the daemon that `ksapp run` started has left and removed its table (it leaves once idle). */
+export async function daemonGone(lab: Lab, timeoutMs = 5000): Promise<boolean> {
+  // The lock file goes last, after the table, routing and cgroups.
+  return waitUntil(async () => !existsSync(`${labSocket(lab)}.lock`) && !(await tableExists(lab)), timeoutMs, 50);
 }
 
 /** Whether table inet ksapp exists in the lab's client namespace. */

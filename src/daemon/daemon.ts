@@ -1,0 +1,224 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cgroupRoot } from '../../cgroups/index.js';
+import { requireInterface } from '../commands/tunnel-check.js';
+import { splitFamilies } from '../commands/families.js';
+import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../config/index.js';
+import { IpcServer } from '../ipc/server.js';
+import type { Status, StreamMessage } from '../ipc/protocol.js';
+import { DaemonClient } from '../ipc/client.js';
+import { prepareSocketPath } from '../ipc/socket-path.js';
+import { resolvConfText } from '../launch/index.js';
+import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
+import { saveApp, Supervisor, type SupervisorEvent } from '../supervisor/index.js';
+import { watchConfig } from './config-watch.js';
+import { EventLog } from './event-log.js';
+import { DaemonHandler } from './handler.js';
+import { readState, writeState } from './state-store.js';
+import { collectStatus } from './collect.js';
+import { acquireLock } from './lock.js';
+
+/** How a daemon is started. */
+export interface DaemonOptions {
+  readonly socketPath: string;
+  /** Explicit config file; otherwise the default file when it exists, else built-in defaults. */
+  readonly configFile: string | undefined;
+  /** Overrides of the config, from `ksapp run` starting the daemon. */
+  readonly tunnel?: string;
+  readonly dns?: readonly string[];
+  /** Exit once no app is protected and no client is connected (daemons started by `ksapp run`). */
+  readonly exitWhenIdle: boolean;
+  /** JSON-lines event log file, or null. */
+  readonly eventLogFile: string | null;
+}
+
+/** The root daemon: one supervisor, its socket, its config and its saved state. */
+export class Daemon {
+  readonly runDir: string;
+  private sup!: Supervisor;
+  private monitor!: TunnelMonitor;
+  private server!: IpcServer;
+  private config!: Config;
+  private configError: string | null = null;
+  private readonly log: EventLog;
+  private readonly subscribers = new Set<(m: StreamMessage) => void>();
+  private stopWatching: (() => void) | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly startedAt = new Date().toISOString();
+  private iface = '';
+  private releaseLock: (() => Promise<void>) | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.runDir = `${opts.socketPath}.d`;
+    this.log = new EventLog(opts.eventLogFile);
+    let resolve!: () => void;
+    this.stopped = new Promise<void>((r) => { resolve = r; });
+    this.resolveStopped = resolve;
+  }
+
+  /** True once stop() has begun: new apps are refused so none is left behind by a leaving daemon. */
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  /** Resolves when the daemon has stopped. */
+  readonly stopped: Promise<void>;
+  private readonly resolveStopped: () => void;
+
+  /** Loads the config, takes back what a previous daemon left, and starts serving. */
+  async start(): Promise<void> {
+    // The lock outlives a leaving daemon's teardown, so a new one never starts while the old one still removes its table.
+    this.releaseLock = await acquireLock(`${this.opts.socketPath}.lock`);
+    await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
+    this.config = await this.loadInitialConfig();
+    this.iface = this.opts.tunnel ?? this.config.tunnel.interface ?? (await detectTunnel());
+    await requireInterface(this.iface);
+    await mkdir(this.runDir, { recursive: true, mode: 0o755 });
+    const resolvConf = await this.writeResolvConf();
+    const root = await cgroupRoot();
+    const probe = this.config.tunnel.probe;
+    this.monitor = new TunnelMonitor({
+      iface: this.iface, handshakeTimeoutMs: this.config.tunnel.handshakeTimeout,
+      probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
+    });
+    this.sup = new Supervisor({
+      tunnelIface: this.iface, cgroupRoot: root, cgroupParent: this.config.cgroupParent,
+      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,
+    });
+    this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
+    const saved = await readState(this.stateFile);
+    await this.sup.start(saved?.cgroupParent === this.config.cgroupParent ? saved.apps : []);
+    const handler = new DaemonHandler({
+      sup: this.sup, cgroupRoot: root, resolvConf, isStopping: () => this.isStopping,
+      status: () => this.status(), subscribe: (send) => this.subscribe(send),
+    });
+    this.server = new IpcServer(this.opts.socketPath, handler);
+    await this.server.listen();
+    if (this.opts.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)) this.watch();
+    await this.save();
+    this.checkIdle();
+  }
+
+  /** Stops serving. Apps still protected keep their rules in the kernel; with none left, everything is removed. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.idleTimer);
+      this.stopWatching?.();
+      await this.server?.close().catch(() => undefined);
+      await this.sup?.stop();
+      if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
+      else await this.save();
+      await rm(this.opts.socketPath, { force: true });
+      await this.log.flush();
+      await this.releaseLock?.();
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+
+  /** The current status, as `ksapp status --json` prints it. */
+  status(): Promise<Status> {
+    return collectStatus(this.sup, this.monitor, this.iface, this.log, {
+      daemon: { pid: process.pid, startedAt: this.startedAt, socket: this.opts.socketPath },
+      config: { file: this.opts.configFile ?? null, error: this.configError },
+    });
+  }
+
+  private get stateFile(): string {
+    return path.join(this.runDir, 'state.json');
+  }
+
+  private dnsServers(): string[] {
+    return this.opts.dns?.length ? [...this.opts.dns] : this.config.dns.servers;
+  }
+
+  private async writeResolvConf(): Promise<string | null> {
+    const servers = this.dnsServers();
+    if (servers.length === 0) return null;
+    const file = path.join(this.runDir, 'resolv.conf');
+    await writeFile(file, resolvConfText(servers), { mode: 0o644 });
+    return file;
+  }
+
+  private async loadInitialConfig(): Promise<Config> {
+    if (this.opts.configFile) return loadConfig(this.opts.configFile);
+    return existsSync(DEFAULT_CONFIG_FILE) ? loadConfig(DEFAULT_CONFIG_FILE) : parseConfig('', 'built-in defaults');
+  }
+
+  private watch(): void {
+    const file = this.opts.configFile ?? DEFAULT_CONFIG_FILE;
+    this.stopWatching = watchConfig(file, (result) => {
+      if (result instanceof Error) {
+        this.configError = result.message;
+        this.sup.record({ type: 'config-error', detail: result.message });
+        return;
+      }
+      this.configError = null;
+      const tunnelChanged = (this.opts.tunnel ?? result.tunnel.interface ?? this.iface) !== this.iface;
+      this.config = result;
+      void this.applyConfig().then(() => this.sup.record({
+        type: 'config-reloaded', detail: tunnelChanged ? `${file} (the tunnel interface changes at the next daemon start)` : file,
+      }), (error: Error) => this.sup.record({ type: 'config-error', detail: error.message }));
+    });
+  }
+
+  /** Applies a reloaded config's DNS and LAN settings in one firewall transaction. */
+  private async applyConfig(): Promise<void> {
+    await this.writeResolvConf();
+    await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
+  }
+
+  private onEvent(e: SupervisorEvent): void {
+    const record = this.log.add(e);
+    for (const send of this.subscribers) send({ type: 'event', event: record });
+    void this.save();
+    void this.broadcastStatus();
+    this.checkIdle();
+  }
+
+  private subscribe(send: (m: StreamMessage) => void): () => void {
+    this.subscribers.add(send);
+    void this.status().then((status) => send({ type: 'status', status }));
+    const timer = setInterval(() => void this.status().then((status) => send({ type: 'status', status })), 1000);
+    return () => {
+      clearInterval(timer);
+      this.subscribers.delete(send);
+      this.checkIdle();
+    };
+  }
+
+  private async broadcastStatus(): Promise<void> {
+    if (this.subscribers.size === 0) return;
+    const status = await this.status();
+    for (const send of this.subscribers) send({ type: 'status', status });
+  }
+
+  private async save(): Promise<void> {
+    if (!this.sup || this.stopping && this.sup.apps.size === 0) return;
+    await writeState(this.stateFile, {
+      version: 1, cgroupParent: this.config.cgroupParent, apps: [...this.sup.apps.values()].map(saveApp),
+    }).catch(() => undefined);
+  }
+
+  /** A daemon started by `ksapp run` leaves once nothing is protected and nobody is connected. */
+  private checkIdle(): void {
+    if (!this.opts.exitWhenIdle || !this.server) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.sup.apps.size === 0 && this.server.connections === 0) void this.stop();
+      else this.checkIdle();
+    }, 500);
+  }
+}
+
+async function livePid(socketPath: string): Promise<number | undefined> {
+  const client = await DaemonClient.connect(socketPath);
+  try {
+    const status = await client.request<{ daemon: { pid: number } }>({ op: 'status' });
+    return status.daemon.pid;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Cgroup, parseProcCgroup } from '../../cgroups/index.js';
+import type { RequestHandler, Session } from '../ipc/server.js';
+import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
+import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
+import { authorize } from './authorize.js';
+
+/** What the handler needs from the daemon around it. */
+export interface HandlerContext {
+  readonly sup: Supervisor;
+  readonly cgroupRoot: string;
+  /** A resolv.conf naming the tunnel's resolvers, or null. */
+  readonly resolvConf: string | null;
+  isStopping(): boolean;
+  status(): Promise<unknown>;
+  subscribe(send: (m: StreamMessage) => void): () => void;
+}
+
+/** Turns validated socket requests into supervisor actions, after checking who asks. */
+export class DaemonHandler implements RequestHandler {
+  /** Where released processes of `ksapp run` apps go: the cgroup their launcher came from. */
+  private readonly returnTo = new Map<string, string>();
+
+  constructor(private readonly ctx: HandlerContext) {}
+
+  subscribe(send: (m: StreamMessage) => void): () => void {
+    return this.ctx.subscribe(send);
+  }
+
+  async handle(request: Request, session: Session): Promise<unknown> {
+    const { sup } = this.ctx;
+    const owner = 'name' in request && request.name !== undefined ? sup.apps.get(request.name)?.uid : undefined;
+    authorize(request, session.peer, owner);
+    switch (request.op) {
+      case 'status':
+        return this.ctx.status();
+      case 'register':
+        return this.register(request, session);
+      case 'finished':
+        return this.finished(request.name);
+      case 'freeze':
+        return freezeApp(sup, request.name);
+      case 'thaw':
+        return thawApp(sup, request.name);
+      case 'kill':
+        return killApp(sup, request.name);
+      case 'release':
+        return this.release(request.name);
+      case 'protect':
+        throw new SupervisorError('`protect` (adopting running processes) is not available in this version yet', {
+          code: 'NOT_IMPLEMENTED', hint: 'start the app through `ksapp run` instead',
+        });
+      default:
+        throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
+    }
+  }
+
+  private async register(r: Extract<Request, { op: 'register' }>, session: Session): Promise<Registration> {
+    const { sup } = this.ctx;
+    if (this.ctx.isStopping()) {
+      throw new SupervisorError('the daemon is leaving (nothing was protected)', { code: 'DAEMON_STOPPING', hint: 'try again: a new daemon starts' });
+    }
+    if (r.name !== undefined && sup.apps.has(r.name)) {
+      throw new SupervisorError(`an app named "${r.name}" is already protected`, {
+        code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name (without --name ksapp picks a free one)',
+      });
+    }
+    const name = r.name ?? uniqueName(defaultAppName(r.command?.[0] ?? 'app'), (n) => sup.apps.has(n));
+    const app = await sup.addApp({
+      name, onDrop: r.onDrop ?? 'freeze', allowLan: r.allowLan ?? false, restart: r.restart ?? false,
+      uid: r.uid ?? session.peer.uid, origin: 'run',
+    });
+    const from = await readFile(`/proc/${session.peer.pid}/cgroup`, 'utf8').then(parseProcCgroup, () => undefined);
+    if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));
+    // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
+    session.onClose(() => void this.finished(name).catch(() => undefined));
+    return { name, cgroup: app.cgroup.path, resolvConf: this.ctx.resolvConf };
+  }
+
+  /** The client that started the app stopped driving it: remove it if empty, else watch it until it is. */
+  private async finished(name: string): Promise<{ remaining: number }> {
+    const { sup } = this.ctx;
+    const app = sup.apps.get(name);
+    if (!app) return { remaining: 0 };
+    const pids = await app.cgroup.allPids().catch(() => []);
+    if (pids.length === 0) {
+      await sup.removeApp(name);
+      this.returnTo.delete(name);
+    } else {
+      sup.watchExit(app);
+    }
+    return { remaining: pids.length };
+  }
+
+  /** Stops protecting an app: its processes go back where they came from, its group and rules go. */
+  private async release(name: string): Promise<{ moved: number }> {
+    const { sup } = this.ctx;
+    const app = findApp(sup, name);
+    const target = this.returnTo.get(name) ?? this.ctx.cgroupRoot;
+    let dest: Cgroup;
+    try {
+      dest = Cgroup.open(target);
+    } catch {
+      dest = Cgroup.open(this.ctx.cgroupRoot);
+    }
+    app.unwatch?.();
+    await app.cgroup.thaw().catch(() => undefined);
+    const pids = await app.cgroup.allPids();
+    for (const pid of pids) await dest.addPid(pid).catch(() => undefined);
+    await sup.removeApp(name);
+    this.returnTo.delete(name);
+    return { moved: pids.length };
+  }
+}

@@ -1,0 +1,42 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KsappError } from '../errors.js';
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the daemon lock (a file holding our pid, created exclusively). A lock
+ * of a live daemon is waited for — it may be finishing its teardown — and a
+ * lock of a dead one is taken over. Returns the release function.
+ */
+export async function acquireLock(file: string, waitMs = 10_000): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const handle = await open(file, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return async () => { await unlink(file).catch(() => undefined); };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
+      await unlink(file).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new KsappError(`another ksapp daemon (pid ${pid}) holds ${file}`, {
+        code: 'DAEMON_RUNNING', hint: `use it (ksapp status), or stop it first (kill ${pid})`,
+      });
+    }
+    await sleep(20);
+  }
+}

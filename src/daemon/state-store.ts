@@ -1,0 +1,26 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { SavedApp } from '../supervisor/index.js';
+
+/** What the daemon writes to disk so a restarted daemon can take its apps back. */
+export interface SavedState {
+  readonly version: 1;
+  readonly cgroupParent: string;
+  readonly apps: readonly SavedApp[];
+}
+
+/** Reads the saved state; a missing or unreadable file means nothing was saved (the kernel still holds the truth). */
+export async function readState(file: string): Promise<SavedState | undefined> {
+  try {
+    const value = JSON.parse(await readFile(file, 'utf8')) as SavedState;
+    return value.version === 1 && Array.isArray(value.apps) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the state atomically (temp file, then rename), so a crash never leaves half a file. */
+export async function writeState(file: string, state: SavedState): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, file);
+}

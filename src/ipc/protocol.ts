@@ -1,0 +1,94 @@
+/**
+ * The daemon's socket protocol: newline-delimited JSON. Each request line gets
+ * exactly one response line with the same `id`; a `subscribe` request turns the
+ * connection into a stream of `event` lines (the first one a full `status`).
+ */
+import type { AppState, DropPolicy } from '../supervisor/types.js';
+
+/** Largest request line the daemon reads; longer lines are answered with an error and the connection closed. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** The tunnel as `ksapp status --json` shows it. */
+export interface TunnelStatus {
+  readonly interface: string;
+  readonly state: 'up' | 'down';
+  /** ISO time of the last transition. */
+  readonly since: string;
+  readonly reason: string;
+  /** WireGuard only: age of the newest handshake, ms; null when unknown or never. */
+  readonly handshakeAgeMs: number | null;
+  /** Round-trip time of the last successful probe, ms; null without a probe. */
+  readonly probeRttMs: number | null;
+  /** How long the last kill-switch reaction took (event seen → every cgroup acted on), ms. */
+  readonly lastReactionMs: number | null;
+}
+
+/** States an app shows; `needs-restart` marks an adopted app whose old sockets could not be closed. */
+export type AppStatusState = AppState | 'needs-restart';
+
+/** One protected app as `ksapp status --json` shows it. */
+export interface AppStatus {
+  readonly name: string;
+  readonly state: AppStatusState;
+  readonly policy: DropPolicy;
+  readonly pids: readonly number[];
+  /** Absolute path of the app's cgroup. */
+  readonly cgroup: string;
+  readonly packets: { readonly tunnel: number; readonly dropped: number };
+  readonly bytes: { readonly tunnel: number };
+  /** Owner: the uid that started or adopted it, and its name when known. */
+  readonly uid: number;
+  readonly user: string;
+  readonly allowLan: boolean;
+  readonly restart: boolean;
+  /** How it came under protection. */
+  readonly origin: 'run' | 'adopted' | 'config';
+  readonly since: string;
+}
+
+/** A line of the event log (also streamed to subscribers). */
+export interface EventRecord {
+  readonly at: string;
+  readonly type: string;
+  readonly app?: string;
+  readonly detail?: string;
+  readonly reactionMs?: number;
+}
+
+/** The whole picture: what `ksapp status --json` prints and the dashboard draws. */
+export interface Status {
+  readonly tunnel: TunnelStatus;
+  readonly apps: readonly AppStatus[];
+  readonly daemon: { readonly pid: number; readonly startedAt: string; readonly socket: string };
+  /** The config file in force and the last error of a rejected edit (null when the last edit was good). */
+  readonly config: { readonly file: string | null; readonly error: string | null };
+  /** Newest last, bounded. */
+  readonly events: readonly EventRecord[];
+}
+
+/** Requests a client may send. */
+export type Request =
+  | { id: number; op: 'status' }
+  | { id: number; op: 'subscribe' }
+  | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string }
+  | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'finished'; name: string }
+  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop?: DropPolicy };
+
+/** What `register` answers: where the client puts the app's first process. */
+export interface Registration {
+  readonly name: string;
+  /** Absolute path of the app's cgroup. */
+  readonly cgroup: string;
+  /** A resolv.conf naming the tunnel's resolvers, or null when none are configured. */
+  readonly resolvConf: string | null;
+}
+
+/** A response to one request. */
+export type Response =
+  | { id: number; ok: true; result?: unknown }
+  | { id: number; ok: false; error: { code: string; message: string; hint: string } };
+
+/** A line on a subscription: a full status snapshot or one event. */
+export type StreamMessage =
+  | { type: 'status'; status: Status }
+  | { type: 'event'; event: EventRecord };

@@ -1,0 +1,55 @@
+import type { Request } from './protocol.js';
+
+/** Why a request line was refused before it reached the daemon's logic. */
+export class RequestError extends Error {
+  constructor(message: string, readonly id: number = 0) {
+    super(message);
+  }
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const POLICIES = new Set(['freeze', 'kill', 'block']);
+const ALLOWED: Record<string, readonly string[]> = {
+  status: [], subscribe: [],
+  register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd'],
+  freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], finished: ['name'],
+  protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop'],
+};
+
+/** Parses and schema-checks one request line (pure); throws RequestError naming the problem. */
+export function parseRequest(line: string): Request {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new RequestError('request is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RequestError('request must be a JSON object');
+  const r = value as Record<string, unknown>;
+  const id = r.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw new RequestError('request needs a numeric "id"');
+  const op = r.op;
+  if (typeof op !== 'string' || !(op in ALLOWED)) throw new RequestError(`unknown op ${JSON.stringify(op)}`, id);
+  for (const key of Object.keys(r)) {
+    if (key !== 'id' && key !== 'op' && !ALLOWED[op]!.includes(key)) throw new RequestError(`unknown field "${key}" for ${op}`, id);
+  }
+  const check = (ok: boolean, what: string): void => { if (!ok) throw new RequestError(`${op}: ${what}`, id); };
+  if (r.name !== undefined || ['freeze', 'thaw', 'kill', 'release', 'finished'].includes(op)) {
+    check(typeof r.name === 'string' && NAME.test(r.name), 'name must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  }
+  if (op === 'register' || op === 'protect') check(r.onDrop === undefined || POLICIES.has(r.onDrop as string), 'onDrop must be freeze, kill or block');
+  if (op === 'register') {
+    check(r.allowLan === undefined || typeof r.allowLan === 'boolean', 'allowLan must be a boolean');
+    check(r.restart === undefined || typeof r.restart === 'boolean', 'restart must be a boolean');
+    check(r.uid === undefined || (Number.isSafeInteger(r.uid) && (r.uid as number) >= 0), 'uid must be a non-negative integer');
+    check(r.command === undefined || (Array.isArray(r.command) && r.command.length <= 4096 && r.command.every((a) => typeof a === 'string')), 'command must be a list of strings');
+    check(r.cwd === undefined || typeof r.cwd === 'string', 'cwd must be a string');
+  }
+  if (op === 'protect') {
+    const targets = ['pid', 'exe', 'unit', 'cgroup'].filter((k) => r[k] !== undefined);
+    check(targets.length === 1, 'give exactly one of pid, exe, unit, cgroup');
+    check(r.pid === undefined || (Number.isSafeInteger(r.pid) && (r.pid as number) > 0), 'pid must be a positive integer');
+    for (const k of ['exe', 'unit', 'cgroup']) check(r[k] === undefined || (typeof r[k] === 'string' && (r[k] as string).length <= 4096), `${k} must be a string`);
+  }
+  return r as unknown as Request;
+}

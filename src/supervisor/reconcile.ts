@@ -1,0 +1,61 @@
+import type { Cgroup } from '../../cgroups/index.js';
+import { nextAppId, type App } from './app.js';
+import type { DropPolicy } from './types.js';
+
+/** What the daemon remembers of an app across restarts. */
+export interface SavedApp {
+  readonly name: string;
+  readonly id: number;
+  readonly onDrop: DropPolicy;
+  readonly allowLan: boolean;
+  readonly restart: boolean;
+  readonly uid: number;
+  readonly origin: App['origin'];
+  readonly addedAt: number;
+  readonly manualFreeze: boolean;
+}
+
+/** The live view of one group found under the parent. */
+export interface FoundGroup {
+  readonly cgroup: Cgroup;
+  readonly populated: boolean;
+  readonly frozen: boolean;
+}
+
+/**
+ * Decides, from the groups the kernel still holds and what was saved, which
+ * apps to take back and which groups to remove (pure). A live group nobody
+ * remembers is kept under the strictest default, never released.
+ */
+export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp[]): { keep: App[]; remove: Cgroup[] } {
+  const keep: App[] = [];
+  const remove: Cgroup[] = [];
+  const byName = new Map(saved.map((s) => [s.name, s]));
+  const name = (g: FoundGroup): string => g.cgroup.path.split('/').pop() ?? '';
+  const taken = new Set<number>();
+  for (const group of found) {
+    if (!group.populated) {
+      remove.push(group.cgroup);
+      continue;
+    }
+    const s = byName.get(name(group));
+    const id = s && !taken.has(s.id) ? s.id : nextAppId([...taken, ...saved.map((x) => x.id)]);
+    taken.add(id);
+    keep.push({
+      name: name(group), id, cgroup: group.cgroup,
+      onDrop: s?.onDrop ?? 'freeze', allowLan: s?.allowLan ?? false, restart: s?.restart ?? false,
+      uid: s?.uid ?? 0, origin: s?.origin ?? 'run', addedAt: s?.addedAt ?? Date.now(),
+      manualFreeze: group.frozen && (s?.manualFreeze ?? false),
+      state: group.frozen ? 'frozen' : 'running', blocked: false,
+    });
+  }
+  return { keep, remove };
+}
+
+/** What to save of an app (pure). */
+export function saveApp(app: App): SavedApp {
+  return {
+    name: app.name, id: app.id, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart,
+    uid: app.uid, origin: app.origin, addedAt: app.addedAt, manualFreeze: app.manualFreeze,
+  };
+}
