@@ -11,6 +11,7 @@ import { initialUi, interpretKey, selectedIndex, type Ui } from '../tui/keys.js'
 import { initialModel, reduceAll, reduceModel, RATE_WINDOW_MS } from '../tui/model.js';
 import { computeRates } from '../tui/rates.js';
 import { colorAllowed } from '../tui/color.js';
+import type { SupervisorEvent } from '../src/supervisor/types.js';
 import { app, event, NOW, status } from './tui-fixtures.js';
 
 test('counts, bytes, rates and durations fit their cells', () => {
@@ -43,6 +44,13 @@ test('event lines: kill switch, recoveries, apps, config', () => {
   assert.equal(eventLook('tunnel-up').label, 'tunnel back');
   assert.equal(eventLook('config-error').tone, 'red');
   assert.equal(eventLook('something-new').label, 'something-new');
+  // Every type the supervisor records has a look of its own (the compiler checks the list is complete).
+  const types: Record<SupervisorEvent['type'], true> = {
+    'tunnel-down': true, 'tunnel-up': true, 'app-added': true, 'app-exited': true, 'app-frozen': true, 'app-thawed': true,
+    'app-killed': true, 'app-blocked': true, 'app-unblocked': true, 'app-removed': true, 'app-recovered': true,
+    'app-restart': true, 'config-reloaded': true, 'config-error': true, error: true,
+  };
+  for (const type of Object.keys(types)) assert.notEqual(eventLook(type).symbol, '·', type);
   const p = eventParts(event('tunnel-down', 0, { app: 'qbittorrent', detail: 'wg0 deleted', reactionMs: 3.25 }));
   assert.equal(p.text, 'qbittorrent: wg0 deleted (reacted in 3.3 ms)');
   assert.match(p.time, /^\d\d:\d\d:\d\d$/);
