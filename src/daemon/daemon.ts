@@ -8,7 +8,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../co
 import { IpcServer } from '../ipc/server.js';
 import type { Status, StreamMessage } from '../ipc/protocol.js';
 import { DaemonClient } from '../ipc/client.js';
-import { prepareSocketPath } from '../ipc/socket-path.js';
+import { answers, prepareSocketPath } from '../ipc/socket-path.js';
 import { resolvConfText } from '../launch/index.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
 import { saveApp, Supervisor, type SupervisorEvent } from '../supervisor/index.js';
@@ -69,6 +69,7 @@ export class Daemon {
 
   /** Loads the config, takes back what a previous daemon left, and starts serving. */
   async start(): Promise<void> {
+    if (await answers(this.opts.socketPath)) await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
     // The lock outlives a leaving daemon's teardown, so a new one never starts while the old one still removes its table.
     this.releaseLock = await acquireLock(`${this.opts.socketPath}.lock`);
     await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));

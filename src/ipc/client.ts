@@ -27,9 +27,11 @@ export class DaemonClient {
     return new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);
       socket.once('connect', () => resolve(new DaemonClient(socket, socketPath)));
-      socket.once('error', (cause) => reject(new IpcError(`no ksapp daemon is answering on ${socketPath}`, {
-        code: 'DAEMON_NOT_RUNNING', cause, hint: 'start it with `sudo ksapp daemon` (or `ksapp run` starts one)',
-      })));
+      socket.once('error', (cause: NodeJS.ErrnoException) => reject(cause.code === 'EACCES'
+        ? new IpcError(`permission denied on ${socketPath}`, { code: 'DAEMON_NO_ACCESS', cause, hint: 'the socket or a directory above it is not open to you; ask root, or use sudo' })
+        : new IpcError(`no ksapp daemon is answering on ${socketPath}`, {
+          code: 'DAEMON_NOT_RUNNING', cause, hint: 'start it with `sudo ksapp daemon` (or `ksapp run` starts one)',
+        })));
     });
   }
 
@@ -37,7 +39,7 @@ export class DaemonClient {
   async request<T = unknown>(body: RequestBody): Promise<T> {
     const response = await this.raw(body);
     if (response.ok) return response.result as T;
-    throw new IpcError(response.error.message, { code: response.error.code, hint: response.error.hint, exitCode: response.error.code === 'BAD_REQUEST' ? 2 : 1 });
+    throw new IpcError(response.error.message, { code: response.error.code, hint: response.error.hint, exitCode: response.error.exitCode ?? 1 });
   }
 
   /** Sends a request and resolves with the daemon's raw response. */

@@ -86,7 +86,7 @@ export interface Registration {
 /** A response to one request. */
 export type Response =
   | { id: number; ok: true; result?: unknown }
-  | { id: number; ok: false; error: { code: string; message: string; hint: string } };
+  | { id: number; ok: false; error: { code: string; message: string; hint: string; exitCode?: 1 | 2 } };
 
 /** A line on a subscription: a full status snapshot or one event. */
 export type StreamMessage =

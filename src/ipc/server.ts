@@ -101,11 +101,11 @@ export class IpcServer {
       send({ id: request.id, ok: true, result: await this.handler.handle(request, session) });
     } catch (error) {
       const e = error instanceof KsappError ? error : undefined;
-      send(failure(request.id, e?.code ?? 'INTERNAL', (error as Error).message, e?.hint ?? ''));
+      send(failure(request.id, e?.code ?? 'INTERNAL', (error as Error).message, e?.hint ?? '', e?.exitCode ?? 1));
     }
   }
 }
 
-function failure(id: number, code: string, message: string, hint: string): Response {
-  return { id, ok: false, error: { code, message, hint } };
+function failure(id: number, code: string, message: string, hint: string, exitCode: 1 | 2 = 2): Response {
+  return { id, ok: false, error: { code, message, hint, exitCode } };
 }

@@ -1,0 +1,170 @@
+// End-to-end: the daemon with several apps, its socket API, its config and its state, in a real lab.
+import assert from 'node:assert/strict';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { cgroupRoot } from '../cgroups/index.js';
+import { tally } from '../src/demo/classify.js';
+import { faultById } from '../src/demo/faults.js';
+import { groupFlags, waitUntil } from '../src/demo/wait.js';
+import type { Status } from '../src/ipc/protocol.js';
+import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
+import { ksappIn, labSocket } from './helpers/ksapp.js';
+
+let lab: Lab;
+let root: string;
+let config: string;
+let daemon: ReturnType<typeof ksappIn> | undefined;
+const children: Array<ReturnType<typeof ksappIn>> = [];
+
+before(async () => {
+  lab = await createLab({ mode: 'app-only' });
+  root = await cgroupRoot();
+  config = path.join(lab.dir, 'daemon.yaml');
+  await writeFile(config, [
+    'tunnel:', `  interface: ${lab.tunnel.clientIface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`, `cgroupParent: ksapp-t-${lab.suffix}`, '',
+  ].join('\n'));
+  // A non-root user must reach the socket: the lab keeps its files below a directory only root may list.
+  await chmod(lab.dir, 0o755);
+  await chmod(path.dirname(lab.dir), 0o711);
+});
+after(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  daemon?.kill('SIGTERM');
+  await daemon;
+  await lab?.destroy();
+});
+
+const startDaemon = async (): Promise<void> => {
+  daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
+  assert.ok(await waitUntil(async () => (await status().catch(() => undefined)) !== undefined, 10_000, 50), 'daemon answers');
+};
+const status = async (): Promise<Status> => {
+  const res = await ksappIn(lab, ['status', '--json']);
+  if (res.exitCode !== 0) throw new Error(String(res.stderr));
+  return JSON.parse(String(res.stdout)) as Status;
+};
+const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
+const sender = (name: string, policy: string, extra: string[] = []) => {
+  const child = ksappIn(lab, ['run', '--name', name, '--on-drop', policy, ...extra, '--',
+    process.execPath, fixturePath('sender.mjs'), '--tag', `ks${name}${lab.suffix}`, '--to', lab.addr.internet4, '--interval', '30']);
+  children.push(child);
+  return child;
+};
+const raw = (line: string): Promise<string> => new Promise((resolve, reject) => {
+  const s = net.connect(labSocket(lab));
+  let data = '';
+  s.on('data', (d) => { data += d.toString(); if (data.includes('\n')) { s.destroy(); resolve(data); } });
+  s.on('error', reject);
+  s.on('connect', () => s.write(line));
+});
+
+test('three apps with three policies: tunnel dropped and restored, each ends in its state', async () => {
+  await startDaemon();
+  sender('fz', 'freeze');
+  const killed = sender('kl', 'kill', ['--restart']);
+  sender('bk', 'block');
+  assert.ok(await waitUntil(async () => (await status()).apps.length === 3, 10_000, 100));
+  assert.ok(await waitUntil(async () => {
+    const got = await lab.received();
+    return ['fz', 'kl', 'bk'].every((n) => tally(got, lab, `ks${n}${lab.suffix}`).viaTunnel > 0);
+  }, 10_000, 100), 'all three send through the tunnel');
+  const t0 = Date.now();
+  await faultById('tunnel-deleted').inject(lab);
+  try {
+    assert.ok(await waitUntil(async () => {
+      const s = await status();
+      return s.tunnel.state === 'down' && (await app('fz'))?.state === 'frozen' && (await app('bk'))?.state === 'blocked' && (await app('kl'))?.state === 'killed';
+    }, 5000, 50), JSON.stringify((await status()).apps.map((a) => [a.name, a.state])));
+    assert.equal(killed.exitCode, null, '`ksapp run --restart` waits for the tunnel instead of exiting');
+  } finally {
+    await faultById('tunnel-deleted').repair(lab);
+  }
+  assert.ok(await waitUntil(async () => (await status()).apps.every((a) => a.state === 'running') && (await status()).tunnel.state === 'up', 8000, 100));
+  // --restart: the killed app is started again and sends through the tunnel.
+  const back = Date.now();
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, `kskl${lab.suffix}`, back).viaTunnel > 0, 8000, 100), 'killed app restarted');
+  for (const n of ['fz', 'kl', 'bk']) assert.equal(tally(await lab.received(), lab, `ks${n}${lab.suffix}`, t0).fromClient, 0, `${n} leaked`);
+  const s = await status();
+  assert.ok(s.tunnel.lastReactionMs !== null && s.events.some((e) => e.type === 'tunnel-down'));
+  assert.ok((await app('bk'))!.packets.tunnel > 0);
+});
+
+test('a user may not release, kill or thaw root’s app; anyone may look', async () => {
+  const argv = (args: string[]) => ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath,
+    path.resolve('dist/src/cli.js'), ...args];
+  const run = (args: string[]) => lab.exec('client', argv(args)).then((out) => ({ ok: true, out }), (e: Error) => ({ ok: false, out: e.message }));
+  const look = await run(['--socket', labSocket(lab), 'status', '--json']);
+  assert.ok(look.ok, look.out);
+  const release = await run(['--socket', labSocket(lab), 'release', 'fz']);
+  assert.equal(release.ok, false);
+  assert.match(release.out, /belongs to uid 0, you are uid 65534/);
+  assert.ok(await app('fz'), 'still protected');
+});
+
+test('malformed, unknown and oversized requests get errors; the daemon keeps serving', async () => {
+  assert.match(await raw('not json\n'), /"ok":false.*not valid JSON/);
+  assert.match(await raw('{"id":1,"op":"explode"}\n'), /unknown op/);
+  assert.match(await raw('{"id":2,"op":"freeze","name":"../../etc"}\n'), /name must be/);
+  assert.match(await raw('{"id":3,"op":"freeze","name":"nosuch"}\n'), /no protected app named \\"nosuch\\"/);
+  assert.match(await raw(`{"id":4,"op":"status","pad":"${'x'.repeat(70_000)}"}\n`), /REQUEST_TOO_LARGE/);
+  assert.ok(await status());
+});
+
+test('manual freeze/thaw and a duplicate name', async () => {
+  assert.equal((await ksappIn(lab, ['freeze', 'fz'])).exitCode, 0);
+  assert.equal((await app('fz'))?.state, 'frozen');
+  assert.equal((await ksappIn(lab, ['thaw', 'fz'])).exitCode, 0);
+  assert.equal((await app('fz'))?.state, 'running');
+  const dup = await ksappIn(lab, ['run', '--name', 'fz', '--', 'true']);
+  assert.equal(dup.exitCode, 2);
+  assert.match(String(dup.stderr), /already protected/);
+  const unknown = await ksappIn(lab, ['kill', 'nosuch']);
+  assert.equal(unknown.exitCode, 2);
+});
+
+test('config edited live: valid, invalid (kept last good, reported), valid again', async () => {
+  const good = (await import('node:fs')).readFileSync(config, 'utf8');
+  await writeFile(config, `${good}\nbogus: 1\n`);
+  assert.ok(await waitUntil(async () => (await status()).config.error !== null, 5000, 100));
+  assert.match((await status()).config.error!, /bogus/);
+  await writeFile(config, good.replace(/dns: \{ servers: \[[^\]]*\] \}/, `dns: { servers: [${lab.tunnel.server4}] }`));
+  assert.ok(await waitUntil(async () => (await status()).config.error === null, 5000, 100));
+  assert.ok((await status()).events.some((e) => e.type === 'config-reloaded'));
+});
+
+test('daemon SIGKILLed with an app frozen and others running: no leak, state recovered by the next daemon', async () => {
+  assert.equal((await ksappIn(lab, ['freeze', 'bk'])).exitCode, 0);
+  const before = await status();
+  daemon!.kill('SIGKILL');
+  await daemon;
+  const t0 = Date.now();
+  await faultById('tunnel-deleted').inject(lab);
+  try {
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(tally(await lab.received(), lab, `ksfz${lab.suffix}`, t0).fromClient, 0, 'rules held without a daemon');
+  } finally {
+    await faultById('tunnel-deleted').repair(lab);
+  }
+  await startDaemon();
+  const after = await status();
+  assert.deepEqual(after.apps.map((a) => a.name).sort(), before.apps.map((a) => a.name).sort());
+  assert.equal((await app('bk'))?.state, 'frozen', 'a manual freeze survives');
+  assert.equal((await app('kl'))?.policy, 'kill');
+  assert.ok(after.events.some((e) => e.type === 'app-recovered'));
+  assert.equal((await groupFlags(path.join(root, `ksapp-t-${lab.suffix}`, 'bk')))?.frozen, true);
+});
+
+test('bad socket paths: not a socket, a second daemon on a live socket', async () => {
+  const file = path.join(lab.dir, 'not-a-socket');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, 'x');
+  const notSock = await ksappIn(lab, ['--socket', file, 'daemon', '--foreground', '--config', config]);
+  assert.equal(notSock.exitCode, 2);
+  assert.match(String(notSock.stderr), /exists but is not a socket/);
+  const second = await ksappIn(lab, ['daemon', '--foreground', '--config', config], { timeout: 20_000 });
+  assert.notEqual(second.exitCode, 0);
+  assert.match(String(second.stderr), /another ksapp daemon \(pid \d+\)|already serving/);
+});
