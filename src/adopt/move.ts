@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { Cgroup, CgroupError, cgroupRoot, parseProcCgroup } from '../../cgroups/index.js';
 import { runtimeError } from './errors.js';
-import { withDescendants } from './proc.js';
+import { readStat, withDescendants } from './proc.js';
 
 /** One process moved into an app's group and the group it came from (a path below the cgroup2 mount, e.g. `/user.slice`). */
 export interface MovedProcess {
@@ -51,19 +51,24 @@ export async function moveInto(group: Cgroup, pids: readonly number[], options: 
   const adoption: Adoption = { group: group.path, moved: [], gone: [] };
   const done = new Set<number>();
   let pending = [...pids];
+  // Stop after a round that moved nothing: every process it met was already in the group (forked there).
   for (let round = 0; pending.length > 0; round++) {
     if (round >= MAX_ROUNDS) {
       await rollback(root, adoption.moved);
       throw runtimeError('ADOPT_FORK_STORM', `the app kept forking new processes while ${group.path} was being filled`, 'retry, or freeze the app first');
     }
+    const before = adoption.moved.length;
     for (const pid of pending) {
       if (done.has(pid) || skip.has(pid)) continue;
       done.add(pid);
-      const from = await procCgroup(pid, procRoot);
+      // A zombie still shows a cgroup and the kernel accepts its pid without moving anything: it is gone.
+      const state = (await readStat(pid, procRoot))?.state;
+      const from = state === undefined || state === 'Z' || state === 'X' ? undefined : await procCgroup(pid, procRoot);
       if (from === undefined) adoption.gone.push(pid);
       // Forked after its parent moved: the kernel already put it in the group.
       else if (from !== target) await moveOne(group, pid, from, adoption, root);
     }
+    if (adoption.moved.length === before && round > 0) break;
     pending = (await withDescendants(adoption.moved.map((m) => m.pid), skip, procRoot)).filter((p) => !done.has(p));
   }
   return adoption;
