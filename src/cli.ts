@@ -33,6 +33,8 @@ async function dispatch(cmd: Command): Promise<number> {
       return (await import('./commands/daemon.js')).daemonCommand(cmd);
     case 'status':
       return (await import('./commands/status.js')).statusCommand(cmd);
+    case 'tui':
+      return (await import('./commands/tui.js')).tuiCommand(cmd);
     case 'freeze':
     case 'thaw':
     case 'kill':

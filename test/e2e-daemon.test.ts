@@ -158,6 +158,7 @@ test('daemon SIGKILLed with an app frozen and others running: no leak, state rec
 });
 
 test('bad socket paths: not a socket, a second daemon on a live socket', async () => {
+  if (!(await status().catch(() => undefined))) await startDaemon();
   const file = path.join(lab.dir, 'not-a-socket');
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, 'x');
