@@ -18,6 +18,7 @@ import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
 import { acquireLock } from './lock.js';
+import { appParent } from './systemd.js';
 
 /** How a daemon is started. */
 export interface DaemonOptions {
@@ -84,8 +85,9 @@ export class Daemon {
       iface: this.iface, handshakeTimeoutMs: this.config.tunnel.handshakeTimeout,
       probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
     });
+    const cgroupParent = await appParent(root, this.config.cgroupParent);
     this.sup = new Supervisor({
-      tunnelIface: this.iface, cgroupRoot: root, cgroupParent: this.config.cgroupParent,
+      tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
       dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
