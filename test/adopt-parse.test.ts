@@ -110,10 +110,12 @@ test('classify: what counts as protected after the destroy', () => {
   assert.equal(out({ socket: udp, killed: true }).outcome, 'unprotected', 'a destroyed UDP socket can send again');
   assert.match(out({ socket: udp6, killed: true }).reason, /sendto/);
   assert.equal(out({ socket: udp, killed: true, stillHeld: false }).outcome, 'closed');
-  assert.equal(out({ kind: 'unix' }).outcome, 'ignored');
-  assert.equal(out({ kind: 'netlink' }).outcome, 'ignored');
-  assert.equal(out({ kind: 'packet' }).outcome, 'unprotected');
-  assert.equal(out({ kind: 'icmp' }).outcome, 'unprotected');
+  assert.equal(out({ hit: { kind: 'unix', foreign: false } }).outcome, 'ignored');
+  assert.equal(out({ hit: { kind: 'unix', foreign: true } }).outcome, 'ignored', "a stdio socketpair from the parent's namespace");
+  assert.equal(out({ hit: { kind: 'netlink', foreign: false } }).outcome, 'ignored');
+  assert.equal(out({ hit: { kind: 'packet', foreign: false } }).outcome, 'unprotected');
+  assert.equal(out({ hit: { kind: 'icmp', foreign: false } }).outcome, 'unprotected');
+  assert.match(out({ hit: { kind: 'tcp', foreign: true } }).reason, /another network namespace/);
   assert.equal(out({}).outcome, 'unprotected', 'an unbound socket of unknown family is not trusted');
   const listener = out({ socket: { ...tcp, state: 'LISTEN' }, killed: true });
   assert.deepEqual([listener.outcome, listener.listening, listener.local], ['aborted', true, '127.0.0.1:47738']);

@@ -1,5 +1,5 @@
 // The verdict on one socket after closeOldSockets: pure, so each rule is tested on literals.
-import type { TableKind } from './net-tables.js';
+import type { TableHit, TableKind } from './net-tables.js';
 import type { SsSocket } from './ss.js';
 
 /** confined: created in the app's group; closed: the app no longer holds it; aborted: a destroyed TCP socket (dead);
@@ -29,7 +29,7 @@ export interface SocketFacts {
   /** Its ss line before the destroy, if ss lists it. */
   socket?: SsSocket;
   /** Its /proc/net table when ss does not list it. */
-  kind?: TableKind;
+  hit?: TableHit;
   killed: boolean;
   refused?: string;
   stillHeld: boolean;
@@ -43,7 +43,7 @@ const fmt = (e: { addr: string; port: number }, family: 4 | 6): string => (famil
 export function classify(f: SocketFacts): SocketReport {
   const s = f.socket;
   const base = {
-    inode: f.inode, pids: f.pids, kind: s?.netid ?? f.kind ?? 'unknown', listening: s?.state === 'LISTEN',
+    inode: f.inode, pids: f.pids, kind: s?.netid ?? f.hit?.kind ?? 'unknown', listening: s?.state === 'LISTEN',
     ...(s ? { state: s.state, local: fmt(s.local, s.family), peer: fmt(s.peer, s.family) } : {}),
   } as const;
   const verdict = (outcome: SocketOutcome, reason: string): SocketReport => ({ ...base, outcome, reason });
@@ -58,7 +58,9 @@ export function classify(f: SocketFacts): SocketReport {
       ? 'destroyed, but a UDP socket stays usable: its next sendto() binds it again, still in its old cgroup; restart the app'
       : notKilled);
   }
-  if (f.kind === 'unix' || f.kind === 'netlink') return verdict('ignored', 'not an IP socket');
-  if (f.kind) return verdict('unprotected', `${f.kind} sockets cannot be destroyed (ss -K handles TCP and UDP only); restart the app`);
+  const kind = f.hit?.kind;
+  if (kind === 'unix' || kind === 'netlink') return verdict('ignored', 'not an IP socket');
+  if (f.hit?.foreign) return verdict('unprotected', `a ${kind} socket of another network namespace, outside the app's group; restart the app`);
+  if (kind) return verdict('unprotected', `${kind} sockets cannot be destroyed (ss -K handles TCP and UDP only); restart the app`);
   return verdict('unprotected', 'not bound or connected yet (or of a family ss does not list): it would send from its old cgroup; restart the app');
 }

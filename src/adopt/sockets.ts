@@ -16,7 +16,8 @@ import { readdir, readlink } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { setTimeout as delay } from 'node:timers/promises';
 import { cgroupRoot, type Cgroup } from '../../cgroups/index.js';
-import { tableKinds, type TableKind } from './net-tables.js';
+import { tableKinds, type TableHit } from './net-tables.js';
+import { readStat } from './proc.js';
 import { parseSocketLink } from './proc.js';
 import { destroySockets, listSockets, tupleKey, type SsSocket, type SsTools } from './ss.js';
 import { classify, type SocketReport } from './socket-outcome.js';
@@ -52,7 +53,7 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
   const inApp = (cg?: string): boolean => cg !== undefined && (cg === appCg || cg.startsWith(appCg + '/'));
   const held = await heldSockets(await group.allPids(), procRoot);
   const seen = new Map<number, SsSocket>();
-  const kinds = new Map<number, TableKind>();
+  const kinds = new Map<number, TableHit>();
   const killed = new Set<number>();
   const refused = new Map<number, string>();
   for (const [nsPid, inodes] of await byNetns(held, procRoot)) {
@@ -61,12 +62,16 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
     const targets = listing.filter((s) => inodes.has(s.inode) && !inApp(s.cgroup));
     if (options.destroy !== false) await destroyIn(nsPid, targets, shared(listing, inodes), options, killed, refused);
     const unlisted = new Set([...inodes].filter((i) => !seen.has(i)));
-    for (const [inode, kind] of await tableKinds(nsPid, unlisted, procRoot)) kinds.set(inode, kind);
+    if (unlisted.size === 0) continue;
+    // Elsewhere a socket may come from: the parent's namespace, init's, the daemon's.
+    const parent = (await readStat(nsPid, procRoot))?.ppid;
+    const candidates = [...(parent === undefined ? [] : [parent]), 1, process.pid];
+    for (const [inode, hit] of await tableKinds(nsPid, candidates, unlisted, procRoot)) kinds.set(inode, hit);
   }
   if ((options.graceMs ?? 0) > 0) await delay(options.graceMs);
   const stillHeld = await heldSockets(await group.allPids(), procRoot);
   const sockets = [...held].map(([inode, pids]) =>
-    classify({ inode, pids, socket: seen.get(inode), kind: kinds.get(inode), killed: killed.has(inode), refused: refused.get(inode), stillHeld: stillHeld.has(inode), inApp, destroy: options.destroy !== false }));
+    classify({ inode, pids, socket: seen.get(inode), hit: kinds.get(inode), killed: killed.has(inode), refused: refused.get(inode), stillHeld: stillHeld.has(inode), inApp, destroy: options.destroy !== false }));
   return {
     sockets,
     unprotected: sockets.filter((s) => s.outcome === 'unprotected'),
