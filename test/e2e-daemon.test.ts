@@ -135,6 +135,12 @@ test('config edited live: valid, invalid (kept last good, reported), valid again
   assert.ok((await status()).events.some((e) => e.type === 'config-reloaded'));
 });
 
+test('a route into the tunnel removed from our table by someone else is put back', async () => {
+  await lab.exec('client', ['ip', 'route', 'del', 'default', 'table', '27507', 'dev', lab.tunnel.clientIface]);
+  assert.ok(await waitUntil(async () => (await lab.exec('client', ['ip', 'route', 'show', 'table', '27507'])).includes(lab.tunnel.clientIface), 3000, 50));
+  assert.ok((await status()).events.some((e) => e.type === 'route-restored'));
+});
+
 test('daemon SIGKILLed with an app frozen and others running: no leak, state recovered by the next daemon', async () => {
   assert.equal((await ksappIn(lab, ['freeze', 'bk'])).exitCode, 0);
   const before = await status();

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable, routeIntoTunnel,
+  applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable, routeIntoTunnel, ROUTE_TABLE,
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
@@ -10,7 +10,7 @@ import { reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import { SerialQueue } from './serial.js';
 import { onTunnelDown, onTunnelUp } from './policies.js';
-import type { SupervisorEvent, TunnelTransition, TunnelWatch } from './types.js';
+import type { RouteChange, SupervisorEvent, TunnelTransition, TunnelWatch } from './types.js';
 
 /** How the supervisor is set up. */
 export interface SupervisorOptions {
@@ -69,6 +69,7 @@ export class Supervisor extends EventEmitter {
       this.record({ type: 'app-recovered', app: app.name, detail: `${app.state}, policy ${app.onDrop}` });
     }
     this.options.monitor.on('transition', (t) => void this.onTransition(t));
+    this.options.monitor.on('route', (r) => void this.onRoute(r));
     await this.options.monitor.start();
   }
 
@@ -200,6 +201,22 @@ export class Supervisor extends EventEmitter {
     }
     const reactionMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.record({ type: t.state === 'down' ? 'tunnel-down' : 'tunnel-up', detail: t.reason, reactionMs });
+  }
+
+  /**
+   * Our routing table is ours alone: when something removes the tunnel route
+   * or the unreachable fallback while the tunnel is up, put it back (while it
+   * is missing, protected packets are unroutable — blocked, not leaked).
+   */
+  private async onRoute(r: RouteChange): Promise<void> {
+    if (!r.deleted || r.table !== String(ROUTE_TABLE) || r.dst !== 'default' || this.tunnel.state !== 'up') return;
+    try {
+      if (r.type === 'unreachable') await ensureRouting(null);
+      else await routeIntoTunnel(this.options.tunnelIface);
+      this.record({ type: 'route-restored', detail: `${r.type} default route in table ${ROUTE_TABLE}` });
+    } catch {
+      // The interface itself is going away: the link source reports that as a transition.
+    }
   }
 
   private ref(group: { path: string }): { nftPath: string; level: number } {

@@ -15,9 +15,18 @@ export interface TunnelTransition {
   readonly source?: string;
 }
 
+/** A route change as the monitor reports it (only what the supervisor looks at). */
+export interface RouteChange {
+  readonly deleted: boolean;
+  readonly type: string;
+  readonly dst: string;
+  readonly table: string;
+}
+
 /** The part of the tunnel monitor the supervisor relies on. */
 export interface TunnelWatch {
   on(event: 'transition', listener: (t: TunnelTransition) => void): unknown;
+  on(event: 'route', listener: (r: RouteChange) => void): unknown;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
 }
@@ -27,7 +36,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

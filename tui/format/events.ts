@@ -26,6 +26,7 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'config-reload': { symbol: '↺', label: 'config reloaded', tone: 'blue' },
   'config-error': { symbol: '⚠', label: 'config error', tone: 'red' },
   'config-invalid': { symbol: '⚠', label: 'config error', tone: 'red' },
+  'route-restored': { symbol: '↺', label: 'route restored', tone: 'yellow' },
   error: { symbol: '⚠', label: 'error', tone: 'red' },
 };
 
