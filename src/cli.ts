@@ -39,6 +39,7 @@ async function dispatch(cmd: Command): Promise<number> {
     case 'thaw':
     case 'kill':
     case 'release':
+    case 'start':
       return (await import('./commands/control.js')).controlCommand(cmd);
     default:
       throw new KsappError(`\`ksapp ${cmd.kind}\` is not available in this version yet`, {

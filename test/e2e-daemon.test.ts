@@ -10,7 +10,7 @@ import { faultById } from '../src/demo/faults.js';
 import { groupFlags, waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
-import { ksappIn, labSocket } from './helpers/ksapp.js';
+import { ksappIn, labSocket, removeTestGroups } from './helpers/ksapp.js';
 
 let lab: Lab;
 let root: string;
@@ -24,7 +24,9 @@ before(async () => {
   config = path.join(lab.dir, 'daemon.yaml');
   await writeFile(config, [
     'tunnel:', `  interface: ${lab.tunnel.clientIface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`, `cgroupParent: ksapp-t-${lab.suffix}`, '',
+    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`, `cgroupParent: ksapp-t-${lab.suffix}`,
+    'apps:', '  - name: cfgapp', `    command: [${process.execPath}, ${fixturePath('sender.mjs')}, --tag, kscfg${lab.suffix}, --to, ${lab.addr.internet4}, --interval, '50']`,
+    '    onDrop: freeze', '',
   ].join('\n'));
   // A non-root user must reach the socket: the lab keeps its files below a directory only root may list.
   await chmod(lab.dir, 0o755);
@@ -34,6 +36,7 @@ after(async () => {
   for (const c of children) c.kill('SIGKILL');
   daemon?.kill('SIGTERM');
   await daemon;
+  if (lab) await removeTestGroups(lab);
   await lab?.destroy();
 });
 
@@ -123,6 +126,21 @@ test('manual freeze/thaw and a duplicate name', async () => {
   assert.match(String(dup.stderr), /already protected/);
   const unknown = await ksappIn(lab, ['kill', 'nosuch']);
   assert.equal(unknown.exitCode, 2);
+});
+
+test('ksapp start NAME starts a config app under protection; unknown and duplicate names are refused', async () => {
+  const started = await ksappIn(lab, ['start', 'cfgapp']);
+  assert.equal(started.exitCode, 0, String(started.stderr));
+  assert.equal((await app('cfgapp'))?.origin, 'config');
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, `kscfg${lab.suffix}`).viaTunnel > 0, 8000, 100));
+  assert.equal(tally(await lab.received(), lab, `kscfg${lab.suffix}`).fromClient, 0);
+  const again = await ksappIn(lab, ['start', 'cfgapp']);
+  assert.equal(again.exitCode, 2);
+  const unknown = await ksappIn(lab, ['start', 'nosuch']);
+  assert.equal(unknown.exitCode, 2);
+  assert.match(String(unknown.stderr), /no app named "nosuch"[\s\S]*config apps: cfgapp/);
+  assert.equal((await ksappIn(lab, ['kill', 'cfgapp'])).exitCode, 0);
+  assert.ok(await waitUntil(async () => (await app('cfgapp')) === undefined, 5000, 100), 'removed once its group is empty');
 });
 
 test('config edited live: valid, invalid (kept last good, reported), valid again', async () => {

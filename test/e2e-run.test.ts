@@ -10,7 +10,7 @@ import { FAULTS, faultById } from '../src/demo/faults.js';
 import { runScenario } from '../src/demo/scenario.js';
 import { groupFlags, waitUntil } from '../src/demo/wait.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
-import { daemonGone, ksappIn, labConfig, tableExists } from './helpers/ksapp.js';
+import { daemonGone, ksappIn, labConfig, tableExists, removeTestGroups } from './helpers/ksapp.js';
 
 let lab: Lab;
 let root: string;
@@ -19,6 +19,7 @@ before(async () => {
   root = await cgroupRoot();
 });
 after(async () => {
+  if (lab) await removeTestGroups(lab);
   await lab?.destroy();
 });
 

@@ -9,7 +9,7 @@ import { CLI_PATH } from '../src/demo/ksapp-process.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
-import { ksappIn, labSocket } from './helpers/ksapp.js';
+import { ksappIn, labSocket, removeTestGroups } from './helpers/ksapp.js';
 
 let lab: Lab;
 let session: string;
@@ -40,6 +40,7 @@ after(async () => {
   await execa('tmux', ['kill-session', '-t', session], { reject: false });
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children);
+  if (lab) await removeTestGroups(lab);
   await lab?.destroy();
 });
 

@@ -24,7 +24,9 @@ export interface ExecEvent {
 
 /** Something that reports new processes matching a rule. */
 export interface ExecWatcher {
+  /** A new matching process was seen (once per process). */
   on(event: 'exec', listener: (event: ExecEvent) => void): this;
+  /** A scan failed; watching goes on. Without a listener the error is dropped, never thrown. */
   on(event: 'error', listener: (error: Error) => void): this;
   /** Stops watching. */
   close(): void;
@@ -72,7 +74,8 @@ class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.scan().then(() => this.schedule(), (error: unknown) => {
-        this.emit('error', error as Error);
+        // An unheard 'error' event would throw and take the daemon down over one failed scan.
+        if (this.listenerCount('error') > 0) this.emit('error', error as Error);
         this.schedule();
       });
     }, this.options.intervalMs);

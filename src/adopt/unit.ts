@@ -49,7 +49,8 @@ export async function unitCgroup(unit: string, options: UnitOptions): Promise<st
   if (cg === '') {
     throw badInput('ADOPT_UNIT_NOT_RUNNING', `unit ${unit} has no cgroup (ActiveState=${show.get('ActiveState') ?? 'unknown'})`, `start it first: systemctl start ${unit}`);
   }
-  return resolveCgroupPath(cg.replace(/^\//, ''), { root: options.root });
+  // ControlGroup is relative to the mount; `/` (the -.slice) becomes `.` so the root check names it.
+  return resolveCgroupPath(cg.replace(/^\/+/, '') || '.', { root: options.root });
 }
 
 /** What resolveCgroupPath refuses besides bad paths. */

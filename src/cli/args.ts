@@ -22,7 +22,7 @@ export type Command = GlobalOptions & (
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
   | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
-  | { kind: 'release' | 'freeze' | 'thaw' | 'kill'; name: string }
+  | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
   | { kind: 'demo'; json: boolean; keep: boolean }
   | { kind: 'help' | 'version' }
@@ -39,7 +39,7 @@ const PER_COMMAND: Record<string, Options> = {
   status: { json: { type: 'boolean' } },
   doctor: { json: { type: 'boolean' } },
   protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' } },
-  release: {}, freeze: {}, thaw: {}, kill: {},
+  release: {}, freeze: {}, thaw: {}, kill: {}, start: {},
   tui: { once: { type: 'boolean' } },
   demo: { json: { type: 'boolean' }, keep: { type: 'boolean' } },
   help: {}, version: {},
@@ -85,7 +85,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
       return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: str('name'), onDrop: dropPolicy(str('on-drop')) };
     }
-    case 'release': case 'freeze': case 'thaw': case 'kill': {
+    case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;
       if (!name || extra !== undefined) throw new UsageError(`${kind}: give exactly one app NAME`, `ksapp ${kind} NAME (see \`ksapp status\` for names)`);
       return { ...global, kind, name };

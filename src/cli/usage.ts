@@ -8,6 +8,7 @@ Usage:
   ksapp status [--json]
   ksapp protect (--pid PID | --exe PATH | --unit UNIT | --cgroup PATH) [--name NAME] [--on-drop ...]
   ksapp release NAME | freeze NAME | thaw NAME | kill NAME
+  ksapp start NAME            (an app the config gives a command)
   ksapp tui [--once]
   ksapp doctor [--json]
   ksapp demo [--json] [--keep]

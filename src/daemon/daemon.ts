@@ -11,7 +11,7 @@ import { DaemonClient } from '../ipc/client.js';
 import { answers, prepareSocketPath } from '../ipc/socket-path.js';
 import { resolvConfText } from '../launch/index.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
-import { saveApp, Supervisor, type SupervisorEvent } from '../supervisor/index.js';
+import { saveApp, Supervisor, type App, type SupervisorEvent } from '../supervisor/index.js';
 import { watchConfig } from './config-watch.js';
 import { EventLog } from './event-log.js';
 import { DaemonHandler } from './handler.js';
@@ -19,6 +19,7 @@ import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
 import { acquireLock } from './lock.js';
 import { appParent } from './systemd.js';
+import { configUser, launchDetached } from './start-app.js';
 
 /** How a daemon is started. */
 export interface DaemonOptions {
@@ -89,12 +90,13 @@ export class Daemon {
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
       dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,
+      restart: (app) => this.restartConfigApp(app, resolvConf),
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
     const saved = await readState(this.stateFile);
     await this.sup.start(saved?.cgroupParent === this.config.cgroupParent ? saved.apps : []);
     const handler = new DaemonHandler({
-      sup: this.sup, cgroupRoot: root, resolvConf, isStopping: () => this.isStopping,
+      sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send) => this.subscribe(send),
     });
     this.server = new IpcServer(this.opts.socketPath, handler);
@@ -127,6 +129,13 @@ export class Daemon {
       daemon: { pid: process.pid, startedAt: this.startedAt, socket: this.opts.socketPath },
       config: { file: this.opts.configFile ?? null, error: this.configError },
     });
+  }
+
+  /** Config apps the kill switch killed come back with their command when the tunnel does (`ksapp run` apps are restarted by their client). */
+  private async restartConfigApp(app: App, resolvConf: string | null): Promise<void> {
+    const configured = this.config.apps.find((a) => a.name === app.name);
+    if (app.origin !== 'config' || !configured?.command?.length) return;
+    await launchDetached(this.sup, app, configured.command, configUser(configured), this.runDir, resolvConf);
   }
 
   private get stateFile(): string {

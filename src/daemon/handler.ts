@@ -5,6 +5,8 @@ import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
+import type { Config } from '../config/index.js';
+import { configUser, startConfigApp } from './start-app.js';
 
 /** What the handler needs from the daemon around it. */
 export interface HandlerContext {
@@ -12,6 +14,9 @@ export interface HandlerContext {
   readonly cgroupRoot: string;
   /** A resolv.conf naming the tunnel's resolvers, or null. */
   readonly resolvConf: string | null;
+  readonly runDir: string;
+  /** The config in force (it changes on reload). */
+  config(): Config;
   isStopping(): boolean;
   status(): Promise<unknown>;
   subscribe(send: (m: StreamMessage) => void): () => void;
@@ -30,8 +35,7 @@ export class DaemonHandler implements RequestHandler {
 
   async handle(request: Request, session: Session): Promise<unknown> {
     const { sup } = this.ctx;
-    const owner = 'name' in request && request.name !== undefined ? sup.apps.get(request.name)?.uid : undefined;
-    authorize(request, session.peer, owner);
+    authorize(request, session.peer, this.ownerOf(request));
     switch (request.op) {
       case 'status':
         return this.ctx.status();
@@ -47,6 +51,8 @@ export class DaemonHandler implements RequestHandler {
         return killApp(sup, request.name);
       case 'release':
         return this.release(request.name);
+      case 'start':
+        return this.start(request.name);
       case 'protect':
         throw new SupervisorError('`protect` (adopting running processes) is not available in this version yet', {
           code: 'NOT_IMPLEMENTED', hint: 'start the app through `ksapp run` instead',
@@ -54,6 +60,31 @@ export class DaemonHandler implements RequestHandler {
       default:
         throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
     }
+  }
+
+  /** Who may act on what a request names: the app's owner, or for `start` the user the config runs it as. */
+  private ownerOf(request: Request): number | undefined {
+    if (request.op === 'start') {
+      const app = this.ctx.config().apps.find((a) => a.name === request.name);
+      return app ? configUser(app)?.uid ?? 0 : 0;
+    }
+    return 'name' in request && request.name !== undefined ? this.ctx.sup.apps.get(request.name)?.uid : undefined;
+  }
+
+  /** `ksapp start NAME`: starts an app the config describes with a command. */
+  private async start(name: string): Promise<{ name: string; cgroup: string }> {
+    if (this.ctx.sup.apps.has(name)) {
+      throw new SupervisorError(`${name} is already running under protection`, { code: 'APP_EXISTS', exitCode: 2, hint: 'see `ksapp status`' });
+    }
+    const app = this.ctx.config().apps.find((a) => a.name === name);
+    if (!app) {
+      const names = this.ctx.config().apps.map((a) => a.name);
+      throw new SupervisorError(`the config has no app named "${name}"`, {
+        code: 'APP_UNKNOWN', exitCode: 2, hint: names.length ? `config apps: ${names.join(', ')}` : 'add it under `apps:` in the config',
+      });
+    }
+    const started = await startConfigApp(this.ctx.sup, app, this.ctx.runDir, this.ctx.resolvConf);
+    return { name, cgroup: started.cgroup.path };
   }
 
   private async register(r: Extract<Request, { op: 'register' }>, session: Session): Promise<Registration> {

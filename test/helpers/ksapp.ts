@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { waitUntil } from '../../src/demo/wait.js';
+import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { CLI_PATH } from '../../src/demo/ksapp-process.js';
@@ -39,4 +40,15 @@ export async function daemonGone(lab: Lab, timeoutMs = 5000): Promise<boolean> {
 /** Whether table inet ksapp exists in the lab's client namespace. */
 export function tableExists(lab: Lab): Promise<boolean> {
   return lab.exec('client', ['nft', 'list', 'table', 'inet', 'ksapp']).then(() => true, () => false);
+}
+
+/** Kills whatever is left in a test's cgroup parent and removes the groups (cgroups are not per namespace). */
+export async function removeTestGroups(lab: Lab): Promise<void> {
+  const root = await cgroupRoot();
+  const dir = path.join(root, `ksapp-t-${lab.suffix}`);
+  if (!existsSync(dir)) return;
+  const group = Cgroup.open(dir);
+  await group.thaw().catch(() => undefined);
+  await group.kill().catch(() => undefined);
+  await group.remove();
 }
