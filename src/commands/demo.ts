@@ -1,4 +1,6 @@
-import { cgroupRoot } from '../../cgroups/index.js';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import type { Command } from '../cli/args.js';
 import { FAULTS } from '../demo/faults.js';
 import { formatReport } from '../demo/report.js';
@@ -20,13 +22,15 @@ export async function demoCommand(cmd: DemoCommand): Promise<number> {
     throw new KsappError('the demo needs every prerequisite above, including wireguard-go', { code: 'DEMO_PREREQ', hint: 'install what is marked FAIL/warn, then run `ksapp demo` again' });
   }
   const removed = await removeLeftoverLabs();
+  const root = await cgroupRoot();
+  await removeLeftoverGroups(root);
   const progress = (line: string): void => { if (!cmd.json) process.stderr.write(`… ${line}\n`); };
   if (removed.length) progress(`removed a leftover lab from an earlier run: ${removed.join(', ')}`);
   progress('building the lab: client, ISP router, VPN server (wireguard-go), internet host');
   const lab = await createLab({ mode: 'app-only' });
   let keep = cmd.keep;
   try {
-    const report = await runScenario(lab, { faults: FAULTS, cgroupRoot: await cgroupRoot(), progress });
+    const report = await runScenario(lab, { faults: FAULTS, cgroupRoot: root, progress });
     process.stdout.write(cmd.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     if (keep) {
       process.stderr.write(`lab kept: enter the client with \`nsenter --net=/run/netns/${lab.ns.client} bash\`; ` +
@@ -37,6 +41,21 @@ export async function demoCommand(cmd: DemoCommand): Promise<number> {
     keep = false;
     throw error;
   } finally {
-    if (!keep) await lab.destroy();
+    if (!keep) {
+      await lab.destroy();
+      await removeLeftoverGroups(root);
+    }
+  }
+}
+
+/** Removes cgroup parents of demo labs that no longer exist (a crashed or interrupted run leaves them). */
+async function removeLeftoverGroups(root: string): Promise<void> {
+  const live = new Set((await readdir('/run/netns').catch(() => [])).map((n) => /^ksl-([0-9a-f]{6})-/.exec(n)?.[1]).filter(Boolean));
+  for (const entry of await readdir(root).catch(() => [])) {
+    const suffix = /^ksapp-lab-([0-9a-f]{6})$/.exec(entry)?.[1];
+    if (!suffix || live.has(suffix)) continue;
+    const group = Cgroup.open(path.join(root, entry));
+    await group.kill().catch(() => undefined);
+    await group.remove().catch(() => undefined);
   }
 }

@@ -28,6 +28,8 @@ export interface ProtectedRun {
   readonly process: ResultPromise;
   /** Latest counters line the sender printed. */
   counters(): Promise<SenderCounters | undefined>;
+  /** How many counters lines the sender has printed so far. */
+  countersPrinted(): Promise<number>;
   /** Sends SIGTERM to ksapp (forwarded to the app) and waits for its exit status. */
   stop(): Promise<number | undefined>;
 }
@@ -66,9 +68,11 @@ export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<Pro
     name: o.name, tag: o.tag, eventLog, process: child,
     cgroupPath: path.join(o.cgroupRoot, o.cgroupParent, o.name),
     async counters() {
-      const lines = (await readFile(stdoutLog, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l.startsWith('{'));
-      const last = lines.at(-1);
+      const last = (await counterLines(stdoutLog)).at(-1);
       return last ? (JSON.parse(last) as SenderCounters) : undefined;
+    },
+    async countersPrinted() {
+      return (await counterLines(stdoutLog)).length;
     },
     async stop() {
       child.kill('SIGTERM');
@@ -76,6 +80,10 @@ export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<Pro
       return result.exitCode;
     },
   };
+}
+
+async function counterLines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.startsWith('{') && l.endsWith('}'));
 }
 
 /** Total packets a sender tried to send, over every protocol. */

@@ -74,7 +74,11 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
     if (!started) problems.push('the protected app never got traffic through the tunnel (see the lab logs)');
     for (const fault of started ? o.faults : []) {
       say(`fault: ${fault.label}`);
-      results.push(await runFault(lab, run, fault, utag));
+      const r = await runFault(lab, run, fault, utag);
+      results.push(r);
+      const u = tally(await lab.received(), lab, utag);
+      say(`  internet host saw — protected app: ${r.viaTunnel} via the tunnel, ${r.leaked} from the client's own address` +
+        `${r.froze ? `; frozen in ${r.detectMs} ms` : ''}; unprotected app: ${u.fromClient} so far, from the client's address`);
     }
   } finally {
     const status = await run.stop();
@@ -125,10 +129,11 @@ async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, utag: str
 async function snapshot(run: ProtectedRun): ReturnType<ProtectedRun['counters']> {
   const procs = (await readFile(`${run.cgroupPath}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').map(Number).filter((n) => n > 0);
   const main = Math.min(...procs);
+  const printed = await run.countersPrinted();
   if (Number.isFinite(main)) {
     try { process.kill(main, 'SIGUSR1'); } catch { /* it may just have exited */ }
   }
-  await sleep(100);
+  await waitUntil(async () => (await run.countersPrinted()) > printed, 2000, 20);
   return run.counters();
 }
 
