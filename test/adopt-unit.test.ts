@@ -24,6 +24,7 @@ for last; do :; done
 case "$last" in
   qbittorrent-nox.service) printf 'LoadState=loaded\\nActiveState=active\\nControlGroup=/system.slice/qbittorrent-nox.service\\n' ;;
   stopped.service) printf 'LoadState=loaded\\nActiveState=inactive\\nControlGroup=\\n' ;;
+  root.slice) printf 'LoadState=loaded\\nActiveState=active\\nControlGroup=/\\n' ;;
   gone.service) printf 'LoadState=loaded\\nActiveState=active\\nControlGroup=/system.slice/gone.service\\n' ;;
   *) printf 'LoadState=not-found\\nActiveState=inactive\\nControlGroup=\\n' ;;
 esac
@@ -46,6 +47,8 @@ test('unitCgroup: not loaded, not running, cgroup gone, bad name, no systemctl, 
   await assert.rejects(unitCgroup('nosuch.service', { systemctl, root }), code('ADOPT_UNIT_NOT_LOADED'));
   await assert.rejects(unitCgroup('stopped.service', { systemctl, root }), code('ADOPT_UNIT_NOT_RUNNING'));
   await assert.rejects(unitCgroup('gone.service', { systemctl, root }), code('ADOPT_CGROUP_NOT_FOUND'));
+  await assert.rejects(unitCgroup('root.slice', { systemctl, root }), code('ADOPT_CGROUP_ROOT'), 'ControlGroup=/ is the whole system');
+  await assert.rejects(unitCgroup('-.slice', { systemctl, root }), code('ADOPT_BAD_UNIT'), 'a leading dash is refused before systemctl runs');
   await assert.rejects(unitCgroup('--all', { systemctl, root }), code('ADOPT_BAD_UNIT'));
   await assert.rejects(unitCgroup('a b', { systemctl, root }), code('ADOPT_BAD_UNIT'));
   await assert.rejects(unitCgroup('x.service', { systemctl: path.join(dir, 'no-systemctl'), root }), code('ADOPT_NO_SYSTEMCTL'));
