@@ -1,0 +1,384 @@
+// End-to-end: every leak path of the firewall layer, each its own test in one
+// app-only lab (the tunnel carries only protected apps; the client's default
+// route is the ISP, so any packet that escapes confinement leaves from the
+// client's own address and the internet host records it).
+//
+// Each test fails on a single protected packet from the client's address, and
+// also checks that the protected app does get through the tunnel and that an
+// unprotected app keeps reaching the internet host directly.
+import assert from 'node:assert/strict';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type Options, type ResultPromise } from 'execa';
+import { cgroupRoot } from '../cgroups/index.js';
+import { CLI_PATH } from '../src/demo/ksapp-process.js';
+import { groupFlags, waitUntil } from '../src/demo/wait.js';
+import { createLab, execIn, fixturePath, type Lab } from '../src/lab/index.js';
+import { daemonGone, ksappIn, labSocket, tableExists } from './helpers/ksapp.js';
+import {
+  cleanupAfterCrash, icmpCounts, installIcmpCounters, ksappCounters, leakConfig, listenerLog, seenNow, sender,
+  startRun, startUnprotected, tunnelDns, waitSeen,
+} from './helpers/leaks.js';
+
+let lab: Lab;
+let root: string;
+let config: string;
+let other: ResultPromise | undefined;
+const utag = (): string => `kuo${lab.suffix}`;
+const parent = (): string => `ksapp-l-${lab.suffix}`;
+const parentDir = (): string => path.join(root, parent());
+const group = (name: string): string => path.join(parentDir(), name);
+const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+before(async () => {
+  lab = await createLab({ mode: 'app-only' });
+  root = await cgroupRoot();
+  config = await leakConfig(lab, 'leaks', parent());
+  await installIcmpCounters(lab);
+  // The other app: unprotected, sending everything, DNS straight to the ISP's resolver.
+  other = startUnprotected(lab, sender('--tag', utag(), '--to', lab.addr.internet4, '--to6', lab.addr.internet6,
+    '--dns', `${utag()}.test`, '--resolver', lab.addr.internet4, '--interval', '50'));
+});
+after(async () => {
+  other?.kill('SIGTERM');
+  await other;
+  if (lab) await daemonGone(lab);
+  if (lab) await cleanupAfterCrash(lab, parentDir()); // normally nothing is left; after a failure, the groups are global
+  await lab?.destroy();
+});
+
+/** The unprotected app kept reaching the internet host from the client's address (both families) and the ISP's resolver. */
+async function assertOtherAppWorked(from: number): Promise<void> {
+  const ok = await waitSeen(lab, utag(), (s) => s.client4 > 0 && s.client6 > 0 && s.ispDns > 0, 5000, from);
+  const s = await seenNow(lab, utag(), from);
+  assert.ok(ok, `the unprotected app kept working (client4 ${s.client4}, client6 ${s.client6}, ISP DNS ${s.ispDns})`);
+}
+
+/** No protected packet of the tag from the client's address, no DNS of it at the ISP's resolver. */
+async function assertNoLeak(tag: string, from: number): Promise<void> {
+  await sleep(300); // packets in flight reach the recorder
+  const s = await seenNow(lab, tag, from);
+  assert.equal(s.leaked, 0, `protected packets reached the internet host outside the tunnel: ${JSON.stringify(s)}`);
+  assert.equal(s.ispDns, 0, `protected DNS queries reached the ISP's resolver: ${s.ispDns}`);
+}
+
+/** Per-test limit: a stuck test fails instead of hanging the suite. */
+const T = 40_000;
+const i4 = (): string => lab.addr.internet4;
+const i6 = (): string => lab.addr.internet6;
+
+test('IPv4 and IPv6, UDP and TCP: through the tunnel only', { timeout: T }, async () => {
+  const t0 = Date.now();
+  const tag = `kfa${lab.suffix}`;
+  const run = startRun(lab, { config, name: 'families', groupDir: group('families'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
+  try {
+    const all = await waitSeen(lab, tag, (s) => ['udp', 'tcp', 'udp6', 'tcp6'].every((p) => (s.tunnelBy[p] ?? 0) >= 5), 10_000, t0);
+    assert.ok(all, `each of udp, tcp, udp6, tcp6 came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).tunnelBy)}`);
+    await assertOtherAppWorked(t0);
+  } finally {
+    const r = await run.stop();
+    assert.equal(r.exitCode, 0, r.stderr);
+  }
+  await assertNoLeak(tag, t0);
+});
+
+test('ICMP: ping from the protected app reaches the internet host only through the tunnel', { timeout: T }, async () => {
+  const before = await icmpCounts(lab);
+  for (const target of [i4(), i6()]) {
+    const r = await ksappIn(lab, ['run', '--config', config, '--name', 'pinger', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', target]);
+    assert.equal(r.exitCode, 0, `protected ping ${target} got its replies through the tunnel: ${String(r.stdout)}${String(r.stderr)}`);
+  }
+  const mid = await icmpCounts(lab);
+  assert.ok(mid.tunnel4 - before.tunnel4 >= 3 && mid.tunnel6 - before.tunnel6 >= 3, `echo requests via the tunnel: ${JSON.stringify(mid)}`);
+  assert.equal(mid.client4 - before.client4, 0, 'no IPv4 echo request from the client address');
+  assert.equal(mid.client6 - before.client6, 0, 'no IPv6 echo request from the client address');
+  // The control: the same counters see an unprotected ping from the client's own address.
+  await lab.exec('client', ['ping', '-c', '1', '-W', '2', i4()]);
+  await lab.exec('client', ['ping', '-c', '1', '-W', '2', i6()]);
+  const last = await icmpCounts(lab);
+  assert.ok(last.client4 > mid.client4 && last.client6 > mid.client6, 'the unprotected ping went out directly');
+});
+
+test('DNS sent straight to the ISP resolver (IPv4 and IPv6) arrives at the tunnel resolver instead', { timeout: T }, async () => {
+  const t0 = Date.now();
+  const tag4 = `kdf${lab.suffix}`;
+  const tag6 = `kdg${lab.suffix}`;
+  const r4 = startRun(lab, { config, name: 'dns4', groupDir: group('dns4'), command: sender('--tag', tag4, '--dns', `${tag4}.test`, '--resolver', i4(), '--interval', '40') });
+  const r6 = startRun(lab, { config, name: 'dns6', groupDir: group('dns6'), command: sender('--tag', tag6, '--dns', `${tag6}.test`, '--resolver', i6(), '--interval', '40') });
+  try {
+    assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag4, t0)) >= 5 && (await tunnelDns(lab, tag6, t0)) >= 5, 10_000, 50),
+      'the queries reached the tunnel resolver');
+    await assertOtherAppWorked(t0);
+  } finally {
+    await r4.stop();
+    await r6.stop();
+  }
+  await assertNoLeak(tag4, t0);
+  await assertNoLeak(tag6, t0);
+});
+
+test('DNS through a loopback stub that forwards to the ISP never reaches the ISP', { timeout: T }, async () => {
+  const stub = startUnprotected(lab, ['socat', `UDP4-RECVFROM:53,bind=127.0.0.53,fork`, `UDP4-SENDTO:${i4()}:53`]);
+  const resolvConf = path.join(lab.dir, 'stub-resolv.conf');
+  await writeFile(resolvConf, 'nameserver 127.0.0.53\n');
+  const t0 = Date.now();
+  const ctl = `kds${lab.suffix}`;
+  const hard = `kdh${lab.suffix}`;
+  const sys = `kdr${lab.suffix}`;
+  try {
+    // The control: an unconfined app asking the stub does reach the ISP.
+    await sleep(200);
+    await startUnprotected(lab, sender('--tag', ctl, '--dns', `${ctl}.test`, '--resolver', '127.0.0.53', '--interval', '50', '--duration', '600'));
+    assert.ok((await seenNow(lab, ctl, t0)).ispDns > 0, 'the stub forwards to the ISP resolver');
+    // A protected app asking the stub by address: dropped before the stub sees it.
+    const hardRun = startRun(lab, { config, name: 'stubhard', groupDir: group('stubhard'), command: sender('--tag', hard, '--dns', `${hard}.test`, '--resolver', '127.0.0.53', '--interval', '40') });
+    // A protected app using getaddrinfo while the system's resolv.conf names the stub
+    // (a private mount namespace stands in for a machine running systemd-resolved).
+    const ksArgv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH,
+      'run', '--config', config, '--name', 'stubsys', '--', ...sender('--tag', sys, '--dns', `${sys}.test`, '--interval', '40')];
+    const sysRun = execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"',
+      'sh', resolvConf, ...ksArgv], { reject: false, stdin: 'ignore' });
+    try {
+      assert.ok(await waitUntil(async () => (await tunnelDns(lab, sys, t0)) >= 5, 10_000, 50), "getaddrinfo went to the tunnel's resolver");
+      await sleep(500);
+      await assertOtherAppWorked(t0);
+    } finally {
+      sysRun.kill('SIGTERM');
+      const h = await hardRun.stop();
+      const counters = JSON.parse(h.stdout.trim().split('\n').at(-1) ?? '{}') as { dnsOk?: number; dnsFailed?: number };
+      assert.ok((counters.dnsFailed ?? 0) > 0 && counters.dnsOk === 0, `the protected app's queries to the stub failed: ${h.stdout}`);
+      await sysRun;
+    }
+  } finally {
+    stub.kill('SIGTERM');
+    await stub;
+  }
+  await assertNoLeak(hard, t0);
+  await assertNoLeak(sys, t0);
+  assert.equal(await tunnelDns(lab, hard, t0), 0, 'a query to loopback is dropped, not rewritten');
+});
+
+test('child and grandchild processes are confined like the app', { timeout: T }, async () => {
+  const t0 = Date.now();
+  const tag = `kch${lab.suffix}`;
+  const run = startRun(lab, { config, name: 'forker', groupDir: group('forker'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--fork-depth', '2', '--interval', '40') });
+  try {
+    const each = [tag, `${tag}-child1`, `${tag}-child2`];
+    assert.ok(await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), 10_000, t0),
+      `app, child and grandchild all came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}`);
+    await assertOtherAppWorked(t0);
+  } finally {
+    await run.stop();
+  }
+  await assertNoLeak(tag, t0);
+});
+
+test('a more specific route around the tunnel added later carries no protected packet', { timeout: T }, async () => {
+  const tag = `kra${lab.suffix}`;
+  const t0 = Date.now();
+  const run = startRun(lab, { config, name: 'around', groupDir: group('around'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    await lab.faults.addRouteAround(i4(), i6());
+    const t1 = Date.now();
+    try {
+      assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 >= 10 && s.tunnel6 >= 10, 10_000, t1), 'still through the tunnel with the route around it');
+      await assertOtherAppWorked(t1);
+    } finally {
+      await lab.faults.removeRouteAround();
+    }
+  } finally {
+    await run.stop();
+  }
+  await assertNoLeak(tag, t0);
+});
+
+test('tunnel interface deleted: no IPv4, IPv6, ICMP or DNS leaks during the outage, and traffic resumes', { timeout: T }, async () => {
+  const tag = `ktd${lab.suffix}`;
+  const dtag = `ktn${lab.suffix}`;
+  // The app keeps sending through the whole outage (on-drop block); on SIGTERM it ends everything it started.
+  const script = [
+    "trap 'kill $p1 $p2 $p3 2>/dev/null; wait; exit 0' TERM INT",
+    `"$0" "$1" --tag ${tag} --to ${i4()} --to6 ${i6()} --dns ${tag}.test --interval 30 & p1=$!`,
+    `"$0" "$1" --tag ${dtag} --dns ${dtag}.test --resolver ${i4()} --interval 30 & p2=$!`,
+    `while :; do ping -c1 -W1 -q ${i4()}; ping -c1 -W1 -q ${i6()}; sleep 0.05; done >/dev/null 2>&1 & p3=$!`,
+    'wait',
+  ].join('\n');
+  const icmp0 = await icmpCounts(lab);
+  const t0 = Date.now();
+  const run = startRun(lab, { config, name: 'outage', groupDir: group('outage'), flags: ['--on-drop', 'block'], command: ['sh', '-c', script, process.execPath, fixturePath('sender.mjs')] });
+  let t1 = 0;
+  let t2 = 0;
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag, t0)) > 0 && (await tunnelDns(lab, dtag, t0)) > 0, 5000, 50));
+    t1 = Date.now();
+    await lab.faults.deleteTunnel();
+    try {
+      await sleep(1500); // the app keeps sending (block) while the tunnel is gone
+      await assertOtherAppWorked(t1);
+    } finally {
+      await lab.faults.restoreTunnel();
+      t2 = Date.now();
+    }
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t2), 'traffic resumed through the tunnel');
+  } finally {
+    await run.stop();
+  }
+  await assertNoLeak(tag, t0);
+  await assertNoLeak(dtag, t0);
+  const icmp = await icmpCounts(lab);
+  assert.equal(icmp.client4 - icmp0.client4, 0, 'no ping from the client address');
+  assert.equal(icmp.client6 - icmp0.client6, 0, 'no ping6 from the client address');
+  assert.ok(icmp.tunnel4 > icmp0.tunnel4 && icmp.tunnel6 > icmp0.tunnel6, 'pings went through the tunnel');
+  const during = await seenNow(lab, tag, t1 + 200, t2);
+  assert.equal(during.tunnel4 + during.tunnel6, 0, 'nothing got out while the tunnel was gone');
+});
+
+test('per-app counters: tunnel packets while up, drops after the tunnel is deleted', { timeout: T }, async () => {
+  const tag = `kct${lab.suffix}`;
+  const t0 = Date.now();
+  const run = startRun(lab, { config, name: 'counted', groupDir: group('counted'), flags: ['--on-drop', 'block'], command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 5, 10_000, t0));
+    const up = await ksappCounters(lab);
+    const ids = Object.keys(up).filter((k) => /^tx_\d+$/.test(k)).map((k) => k.slice(3));
+    assert.equal(ids.length, 1, `one app, one tx counter: ${JSON.stringify(up)}`);
+    const id = ids[0]!;
+    assert.ok((up[`tx_${id}`] ?? 0) > 0, `tx_${id} counts tunnel packets: ${JSON.stringify(up)}`);
+    await lab.faults.deleteTunnel();
+    try {
+      assert.ok(await waitUntil(async () => ((await ksappCounters(lab))[`drop_${id}`] ?? 0) > 0, 5000, 50),
+        `drop_${id} counts the blocked packets: ${JSON.stringify(await ksappCounters(lab))}`);
+    } finally {
+      await lab.faults.restoreTunnel();
+    }
+  } finally {
+    await run.stop();
+  }
+  await assertNoLeak(tag, t0);
+});
+
+test('ksapp SIGKILLed (daemon and run), then the tunnel dropped: the app runs on unfrozen and still nothing leaks', { timeout: T }, async () => {
+  const tag = `kkl${lab.suffix}`;
+  const out = path.join(lab.dir, 'crash.stdout');
+  // Plain file descriptors, not pipes: the app outlives ksapp and would hold a pipe open.
+  const fds = [openSync(out, 'a'), openSync(`${out}.err`, 'a')] as const;
+  assert.ok(await daemonGone(lab), 'no daemon left from an earlier test');
+  const t0 = Date.now();
+  const run = startRun(lab, {
+    config, name: 'crashy', groupDir: group('crashy'),
+    command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--dns', `${tag}.test`, '--interval', '30'),
+    // execa passes numeric descriptors straight to spawn; its types only list 3-9 for them.
+    options: { stdout: fds[0], stderr: fds[1] } as unknown as Options,
+  });
+  const appDir = group('crashy');
+  let restored = true;
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    const daemonPid = Number((await readFile(`${labSocket(lab)}.lock`, 'utf8')).trim());
+    const runPid = run.child.pid!;
+    for (const pid of [daemonPid, runPid]) assert.match(await readFile(`/proc/${pid}/cmdline`, 'utf8'), /cli\.js\0(daemon|run)\0/, `${pid} is a ksapp process`);
+    process.kill(daemonPid, 'SIGKILL');
+    process.kill(runPid, 'SIGKILL');
+    assert.equal((await run.child).signal, 'SIGKILL');
+    assert.ok(await waitUntil(() => !alive(daemonPid), 2000), 'the daemon is gone');
+    const [appPid] = (await readFile(path.join(appDir, 'cgroup.procs'), 'utf8')).split('\n').map(Number);
+    assert.ok(appPid, 'the app outlived ksapp');
+    const t1 = Date.now();
+    restored = false;
+    await lab.faults.deleteTunnel();
+    await sleep(1500);
+    assert.deepEqual(await groupFlags(appDir), { frozen: false, populated: true }, 'the app keeps running, unfrozen');
+    // It is still sending: its sequence number moves on.
+    const seq = async (): Promise<number> => {
+      process.kill(appPid, 'SIGUSR1');
+      await sleep(150);
+      const lines = (await readFile(out, 'utf8')).trim().split('\n').filter((l) => l.startsWith('{'));
+      return (JSON.parse(lines.at(-1)!) as { seq: number }).seq;
+    };
+    const s1 = await seq();
+    await sleep(300);
+    assert.ok((await seq()) > s1, 'the app is still sending');
+    assert.equal(await tableExists(lab), true, 'the rules are still in the kernel');
+    await assertOtherAppWorked(t1);
+    await lab.faults.restoreTunnel();
+    restored = true;
+    await sleep(500);
+  } finally {
+    if (!restored) await lab.faults.restoreTunnel().catch(() => undefined);
+    await cleanupAfterCrash(lab, parentDir());
+    fds.forEach((fd) => closeSync(fd));
+  }
+  await assertNoLeak(tag, t0);
+  assert.equal(existsSync(parentDir()), false, 'the crashed run’s cgroups were removed');
+  assert.equal(await tableExists(lab), false);
+});
+
+test('inbound: the protected app cannot be reached on the physical interface, only through the tunnel', { timeout: T }, async () => {
+  const port = 7100;
+  const ctlPort = 7101;
+  const log = path.join(lab.dir, 'listener.jsonl');
+  const ctlLog = path.join(lab.dir, 'listener-ctl.jsonl');
+  const run = startRun(lab, { config, name: 'server', groupDir: group('server'), command: [process.execPath, fixturePath('listener.mjs'), '--port', String(port), '--log', log] });
+  const ctl = startUnprotected(lab, [process.execPath, fixturePath('listener.mjs'), '--port', String(ctlPort), '--log', ctlLog]);
+  const tcp = (ns: 'internet' | 'vpn', host: string, p: number): Promise<string> =>
+    execIn(lab.ns[ns], ['socat', '-T', '2', '-', `TCP:${host}:${p},connect-timeout=2`], 'x\n').catch(() => 'failed');
+  const udp = (ns: 'internet' | 'vpn', host: string, p: number, data: string): Promise<string> =>
+    execIn(lab.ns[ns], ['socat', '-T', '1', '-', `UDP:${host}:${p}`], `${data}\n`).catch(() => 'failed');
+  try {
+    assert.ok(await waitUntil(async () => (await listenerLog(log)).some((e) => e.ready) && (await listenerLog(ctlLog)).some((e) => e.ready), 10_000, 50));
+    const c4 = lab.addr.client4;
+    const c6 = `[${lab.addr.client6}]`;
+    // From the internet host to the client's physical address: refused for the protected app.
+    const [in4, in6] = await Promise.all([tcp('internet', c4, port), tcp('internet', c6, port)]);
+    await Promise.all([udp('internet', c4, port, 'phys4'), udp('internet', c6, port, 'phys6')]);
+    // ... and accepted for the unprotected one (the path itself works).
+    const [ctl4, ctl6] = await Promise.all([tcp('internet', c4, ctlPort), tcp('internet', c6, ctlPort)]);
+    // From the VPN server through the tunnel to the client's tunnel address: accepted.
+    const [vpn4, vpn6] = await Promise.all([tcp('vpn', lab.tunnel.client4, port), tcp('vpn', `[${lab.tunnel.client6}]`, port)]);
+    await Promise.all([udp('vpn', lab.tunnel.client4, port, 'tun4'), udp('vpn', `[${lab.tunnel.client6}]`, port, 'tun6')]);
+    assert.equal(in4, 'failed', `TCP to the physical IPv4 address must fail: ${in4}`);
+    assert.equal(in6, 'failed', `TCP to the physical IPv6 address must fail: ${in6}`);
+    assert.match(ctl4, /^hello /);
+    assert.match(ctl6, /^hello /);
+    assert.match(vpn4, /^hello 10\.66\.0\.1/);
+    assert.match(vpn6, /^hello fd66::1/);
+    const got = await listenerLog(log);
+    const sources = got.filter((e) => e.proto).map((e) => `${e.proto}:${e.src}${e.data ? `:${e.data}` : ''}`);
+    assert.deepEqual(sources.filter((s) => s.includes('phys') || s.includes(lab.addr.internet4) || s.includes(lab.addr.internet6)), [],
+      'nothing from the internet host reached the protected app');
+    for (const want of ['udp:10.66.0.1:tun4', 'udp:fd66::1:tun6', 'tcp:10.66.0.1', 'tcp:fd66::1']) {
+      assert.ok(sources.includes(want), `${want} reached the app through the tunnel: ${JSON.stringify(sources)}`);
+    }
+  } finally {
+    ctl.kill('SIGTERM');
+    await ctl;
+    await run.stop();
+  }
+});
+
+test('--allow-lan: LAN destinations directly, everything else and DNS through the tunnel', { timeout: T }, async () => {
+  // The lab's IPv6 plan is ULA (fd00::/8, inside the default LAN set fc00::/7), so the
+  // internet host's IPv6 address is a LAN destination; its IPv4 (198.19/16) is not private.
+  const tag = `kln${lab.suffix}`;
+  const t0 = Date.now();
+  const run = startRun(lab, { config, name: 'lanapp', groupDir: group('lanapp'), flags: ['--allow-lan'], command:
+    sender('--tag', tag, '--to', i4(), '--to6', i6(), '--dns', `${tag}.test`, '--resolver', i6(), '--interval', '30') });
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.client6 >= 5 && s.tunnel4 >= 5, 10_000, t0),
+      `LAN (IPv6 ULA) directly, IPv4 through the tunnel: ${JSON.stringify(await seenNow(lab, tag, t0))}`);
+    assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag, t0)) >= 3, 5000, 50), 'DNS to a LAN resolver still goes to the tunnel resolver');
+    await assertOtherAppWorked(t0);
+  } finally {
+    await run.stop();
+  }
+  await sleep(300);
+  const s = await seenNow(lab, tag, t0);
+  assert.equal(s.client4, 0, 'no non-LAN packet from the client address');
+  assert.equal(s.tunnel6, 0, 'LAN traffic went directly');
+  assert.equal(s.ispDns, 0, 'no DNS at the ISP resolver');
+});
