@@ -2,7 +2,7 @@ import { runTool, tools, ToolError } from '../tools.js';
 import { FirewallError } from './errors.js';
 import type { FirewallPolicy } from './policy.js';
 import { parseTableJson, verifyTable, type TableFacts } from './readback.js';
-import { FORMAT_MARKER, TABLE, removeTransaction, replaceTransaction } from './ruleset.js';
+import { FORMAT_MARKER, TABLE, quote, removeTransaction, replaceTransaction } from './ruleset.js';
 
 /** Reads table `inet ksapp` from the kernel; undefined when there is none. */
 export async function readTable(): Promise<TableFacts | undefined> {
@@ -14,20 +14,25 @@ export async function readTable(): Promise<TableFacts | undefined> {
   }
 }
 
-/**
- * Replaces table `inet ksapp` with the policy's ruleset in one transaction,
- * then reads it back. A table written by something else is never replaced:
- * it may protect apps this ksapp does not know about.
- */
-export async function applyPolicy(policy: FirewallPolicy): Promise<TableFacts> {
-  const before = await readTable();
-  if (before && !before.counters.has(FORMAT_MARKER)) {
-    throw new FirewallError('table inet ksapp exists but was not written by this version of ksapp', {
+/** Refuses a table `inet ksapp` that this ruleset format did not write: it may protect apps this ksapp does not know about. */
+export async function requireOwnTable(): Promise<TableFacts | undefined> {
+  const table = await readTable();
+  if (table && !table.counters.has(FORMAT_MARKER)) {
+    throw new FirewallError('table inet ksapp exists but was not written by this version of ksapp; it was left untouched', {
       code: 'FW_FOREIGN_TABLE',
       hint: 'inspect it with `nft list table inet ksapp`; if nothing depends on it, remove it with `nft delete table inet ksapp`',
       exitCode: 1,
     });
   }
+  return table;
+}
+
+/**
+ * Replaces table `inet ksapp` with the policy's ruleset in one transaction,
+ * then reads it back. A table written by something else is never replaced.
+ */
+export async function applyPolicy(policy: FirewallPolicy): Promise<TableFacts> {
+  await requireOwnTable();
   try {
     await runTool(tools.nft, ['-f', '-'], replaceTransaction(policy));
   } catch (error) {
@@ -53,13 +58,19 @@ export async function removeTable(): Promise<void> {
   await runTool(tools.nft, ['-f', '-'], removeTransaction());
 }
 
-/** Checks, without changing anything, that nft accepts a `socket cgroupv2` match on the given cgroup. */
+/**
+ * Checks, without changing anything, that ksapp can own the firewall here:
+ * table `inet ksapp` is absent or ours (checked first, so a caller that goes
+ * on to add routing never does so next to a foreign table), and nft accepts a
+ * `socket cgroupv2` match on the given cgroup (a dry-run transaction).
+ */
 export async function checkCgroupMatchSupport(nftPath: string, level: number): Promise<void> {
-  const probe = `table inet ksapp_probe {\n chain c {\n  type filter hook output priority 0;\n  socket cgroupv2 level ${level} "${nftPath}" accept\n }\n}\n`;
+  await requireOwnTable();
+  const probe = `table inet ksapp_probe {\n chain c {\n  type filter hook output priority 0;\n  socket cgroupv2 level ${level} ${quote(nftPath)} accept\n }\n}\n`;
   try {
     await runTool(tools.nft, ['-c', '-f', '-'], probe);
   } catch (error) {
-    throw new FirewallError('this nftables cannot match packets by cgroup (`socket cgroupv2`)', {
+    throw new FirewallError('this nftables cannot match packets by cgroup (`socket cgroupv2`); no rules were changed', {
       code: 'FW_NO_CGROUPV2_MATCH',
       hint: 'ksapp needs nftables ≥ 0.9.5 and a kernel with nft_socket (CONFIG_NFT_SOCKET); install the `nftables` package',
       cause: error,
