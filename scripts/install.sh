@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # tool → Debian package that provides it
 packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go util-linux:setpriv
-          iputils-ping:ping tmux:tmux iperf3:iperf3 socat:socat)
+          iputils-ping:ping tmux:tmux iperf3:iperf3 socat:socat conntrack:conntrack)
 missing=()
 for entry in "${packages[@]}"; do
   pkg=${entry%%:*}

@@ -33,6 +33,8 @@ async function dispatch(cmd: Command): Promise<number> {
       return (await import('./commands/daemon.js')).daemonCommand(cmd);
     case 'status':
       return (await import('./commands/status.js')).statusCommand(cmd);
+    case 'protect':
+      return (await import('./commands/protect.js')).protectCommand(cmd);
     case 'tui':
       return (await import('./commands/tui.js')).tuiCommand(cmd);
     case 'freeze':
@@ -42,11 +44,12 @@ async function dispatch(cmd: Command): Promise<number> {
     case 'start':
       return (await import('./commands/control.js')).controlCommand(cmd);
     default:
-      throw new KsappError(`\`ksapp ${cmd.kind}\` is not available in this version yet`, {
-        code: 'NOT_IMPLEMENTED', exitCode: 1,
-        hint: 'see the README for what works today',
-      });
+      return unreachable(cmd);
   }
+}
+
+function unreachable(cmd: never): never {
+  throw new KsappError(`unhandled command ${JSON.stringify(cmd)}`, { code: 'BUG', userFixable: false });
 }
 
 process.exitCode = await main(process.argv.slice(2));

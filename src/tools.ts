@@ -6,6 +6,7 @@ export const tools = {
   nft: process.env.KSAPP_NFT ?? 'nft',
   ip: process.env.KSAPP_IP ?? 'ip',
   wg: process.env.KSAPP_WG ?? 'wg',
+  conntrack: process.env.KSAPP_CONNTRACK ?? 'conntrack',
 } as const;
 
 /** A failed run of an external tool, carrying the same fields a result would. */

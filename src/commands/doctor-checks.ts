@@ -36,6 +36,8 @@ export async function runChecks(): Promise<CheckResult[]> {
   results.push(await toolVersion('ip', tools.ip, ['-V'], 'iproute2'));
   results.push(await toolVersion('wg', tools.wg, ['--version'], 'wireguard-tools'));
   results.push(await toolVersion('unshare/setpriv/nsenter', 'setpriv', ['--version'], 'util-linux'));
+  results.push({ ...(await toolVersion('conntrack', tools.conntrack, ['--version'], 'conntrack')), optional: true,
+    detail: 'lets flows of adopted apps move into the tunnel (without it they stay blocked, never leaked)' });
   results.push({
     name: 'wireguard-go', ok: existsSync('/usr/bin/wireguard-go') || existsSync('/usr/local/bin/wireguard-go'),
     detail: 'userspace WireGuard for `ksapp demo` and the tests', fix: APT('wireguard-go'), optional: true,

@@ -5,6 +5,8 @@ import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
+import { release, type Adoption } from '../adopt/index.js';
+import { protect } from './protect.js';
 import type { Config } from '../config/index.js';
 import { configUser, startConfigApp } from './start-app.js';
 
@@ -26,6 +28,8 @@ export interface HandlerContext {
 export class DaemonHandler implements RequestHandler {
   /** Where released processes of `ksapp run` apps go: the cgroup their launcher came from. */
   private readonly returnTo = new Map<string, string>();
+  /** Where each adopted process came from, for release. */
+  private readonly adoptions = new Map<string, Adoption>();
 
   constructor(private readonly ctx: HandlerContext) {}
 
@@ -54,9 +58,7 @@ export class DaemonHandler implements RequestHandler {
       case 'start':
         return this.start(request.name);
       case 'protect':
-        throw new SupervisorError('`protect` (adopting running processes) is not available in this version yet', {
-          code: 'NOT_IMPLEMENTED', hint: 'start the app through `ksapp run` instead',
-        });
+        return protect(sup, this.ctx.cgroupRoot, request, session.peer, this.adoptions);
       default:
         throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
     }
@@ -128,6 +130,16 @@ export class DaemonHandler implements RequestHandler {
   private async release(name: string): Promise<{ moved: number }> {
     const { sup } = this.ctx;
     const app = findApp(sup, name);
+    const adoption = this.adoptions.get(name);
+    if (app.inPlace || adoption) {
+      // A group protected in place stays as it was; adopted processes go back where they came from.
+      app.unwatch?.();
+      await app.cgroup.thaw().catch(() => undefined);
+      const report = adoption ? await release(adoption, { root: this.ctx.cgroupRoot }) : undefined;
+      await sup.removeApp(name);
+      this.adoptions.delete(name);
+      return { moved: report ? report.returned.length + report.fallback.length : 0 };
+    }
     const target = this.returnTo.get(name) ?? this.ctx.cgroupRoot;
     let dest: Cgroup;
     try {

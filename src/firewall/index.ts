@@ -4,3 +4,4 @@ export * from './readback.js';
 export * from './apply.js';
 export * from './routing.js';
 export * from './errors.js';
+export * from './conntrack.js';

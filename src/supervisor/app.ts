@@ -13,6 +13,11 @@ export interface AppOptions {
   readonly uid: number;
   /** How it came under protection. */
   readonly origin: 'run' | 'adopted' | 'config';
+  /**
+   * An existing group protected where it is (a systemd unit, a container):
+   * ksapp never kills or removes it when it stops protecting it.
+   */
+  readonly inPlace?: string;
 }
 
 /** One protected app as the supervisor tracks it. */

@@ -33,6 +33,11 @@ export async function thawApp(sup: Supervisor, name: string): Promise<void> {
       hint: 'it thaws by itself when the tunnel is back; its traffic could not leave anyway, the firewall still confines it',
     });
   }
+  if (app.state === 'needs-restart') {
+    throw new SupervisorError(`cannot thaw ${name}: sockets it opened before it was adopted are outside protection`, {
+      code: 'NEEDS_RESTART', exitCode: 1, hint: `restart the app: \`ksapp kill ${name}\`, then start it again (through \`ksapp run\`, or let a config rule adopt it)`,
+    });
+  }
   await app.cgroup.thaw();
   app.manualFreeze = false;
   if (app.state === 'frozen') app.state = app.blocked ? 'blocked' : 'running';

@@ -1,4 +1,4 @@
-import type { Cgroup } from '../../cgroups/index.js';
+import { Cgroup } from '../../cgroups/index.js';
 import { nextAppId, type App } from './app.js';
 import type { DropPolicy } from './types.js';
 
@@ -13,6 +13,10 @@ export interface SavedApp {
   readonly origin: App['origin'];
   readonly addedAt: number;
   readonly manualFreeze: boolean;
+  /** Set for a group protected in place: its absolute path. */
+  readonly inPlace?: string;
+  /** An adopted app whose old sockets could not be closed. */
+  readonly needsRestart?: boolean;
 }
 
 /** The live view of one group found under the parent. */
@@ -30,7 +34,7 @@ export interface FoundGroup {
 export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp[]): { keep: App[]; remove: Cgroup[] } {
   const keep: App[] = [];
   const remove: Cgroup[] = [];
-  const byName = new Map(saved.map((s) => [s.name, s]));
+  const byName = new Map(saved.filter((s) => !s.inPlace).map((s) => [s.name, s]));
   const name = (g: FoundGroup): string => g.cgroup.path.split('/').pop() ?? '';
   const taken = new Set<number>();
   for (const group of found) {
@@ -46,7 +50,7 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
       onDrop: s?.onDrop ?? 'freeze', allowLan: s?.allowLan ?? false, restart: s?.restart ?? false,
       uid: s?.uid ?? 0, origin: s?.origin ?? 'run', addedAt: s?.addedAt ?? Date.now(),
       manualFreeze: group.frozen && (s?.manualFreeze ?? false),
-      state: group.frozen ? 'frozen' : 'running', blocked: false,
+      state: group.frozen ? (s?.needsRestart ? 'needs-restart' : 'frozen') : 'running', blocked: false,
     });
   }
   return { keep, remove };
@@ -57,5 +61,26 @@ export function saveApp(app: App): SavedApp {
   return {
     name: app.name, id: app.id, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart,
     uid: app.uid, origin: app.origin, addedAt: app.addedAt, manualFreeze: app.manualFreeze,
+    ...(app.inPlace ? { inPlace: app.inPlace } : {}), ...(app.state === 'needs-restart' ? { needsRestart: true } : {}),
   };
+}
+
+/** Groups protected in place that still hold processes: taken back as they were saved. */
+export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[]> {
+  const apps: App[] = [];
+  for (const s of saved) {
+    if (!s.inPlace) continue;
+    try {
+      const cgroup = Cgroup.open(s.inPlace);
+      const events = await cgroup.events();
+      if (!events.populated) continue;
+      apps.push({
+        ...s, inPlace: s.inPlace, cgroup, blocked: false,
+        state: events.frozen ? (s.needsRestart ? 'needs-restart' : 'frozen') : 'running',
+      });
+    } catch {
+      // the unit or container is gone: nothing to take back
+    }
+  }
+  return apps;
 }

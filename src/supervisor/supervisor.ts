@@ -6,7 +6,7 @@ import {
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
-import { reconcile, type SavedApp } from './reconcile.js';
+import { inPlaceSurvivors, reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import { SerialQueue } from './serial.js';
 import { onTunnelDown, onTunnelUp } from './policies.js';
@@ -60,6 +60,7 @@ export class Supervisor extends EventEmitter {
     await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
     const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
     const { keep, remove } = reconcile(found, saved);
+    keep.push(...(await inPlaceSurvivors(saved)));
     for (const app of keep) this.apps.set(app.name, app);
     await ensureRouting(null);
     await this.sync();
@@ -80,7 +81,7 @@ export class Supervisor extends EventEmitter {
         code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name, or release the running one first',
       });
     }
-    const cgroup = await Cgroup.create(path.join(this.parent.path, options.name));
+    const cgroup = options.inPlace ? Cgroup.open(options.inPlace) : await Cgroup.create(path.join(this.parent.path, options.name));
     const app: App = {
       ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
       state: 'running', blocked: false, manualFreeze: false, addedAt: Date.now(),
@@ -90,7 +91,7 @@ export class Supervisor extends EventEmitter {
       await this.sync();
     } catch (error) {
       this.apps.delete(app.name);
-      await cgroup.remove().catch(() => undefined);
+      if (!options.inPlace) await cgroup.remove().catch(() => undefined);
       throw error;
     }
     this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
@@ -115,8 +116,10 @@ export class Supervisor extends EventEmitter {
     if (!app) return;
     app.unwatch?.();
     await app.cgroup.thaw().catch(() => undefined);
-    if ((await app.cgroup.events().catch(() => ({ populated: false }))).populated) await app.cgroup.kill();
-    await app.cgroup.remove();
+    if (!app.inPlace) {
+      if ((await app.cgroup.events().catch(() => ({ populated: false }))).populated) await app.cgroup.kill();
+      await app.cgroup.remove();
+    }
     this.apps.delete(name);
     await this.sync();
     this.record({ type: 'app-removed', app: name });

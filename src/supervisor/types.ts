@@ -2,7 +2,7 @@
 export type DropPolicy = 'freeze' | 'kill' | 'block';
 
 /** The states an app can be in, as status and the dashboard show them. */
-export type AppState = 'running' | 'frozen' | 'blocked' | 'killed' | 'exited';
+export type AppState = 'running' | 'frozen' | 'blocked' | 'killed' | 'exited' | 'needs-restart';
 
 /** A tunnel up/down transition as the monitor reports it. */
 export interface TunnelTransition {
@@ -36,7 +36,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'route-restored' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

@@ -11,6 +11,7 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'app-added': { symbol: '+', label: 'protected', tone: 'green' },
   'app-started': { symbol: '+', label: 'started', tone: 'green' },
   'app-adopted': { symbol: '+', label: 'adopted', tone: 'green' },
+  'app-needs-restart': { symbol: '↻', label: 'needs restart', tone: 'red' },
   'app-exited': { symbol: '○', label: 'exited', tone: 'gray' },
   'app-frozen': { symbol: '‖', label: 'frozen', tone: 'cyan' },
   'app-thawed': { symbol: '▶', label: 'thawed', tone: 'green' },

@@ -1,0 +1,33 @@
+import type { Command } from '../cli/args.js';
+import type { ProtectResult } from '../daemon/protect.js';
+import { DaemonClient } from '../ipc/client.js';
+import { socketPathFrom } from '../ipc/socket-path.js';
+
+type ProtectCommand = Extract<Command, { kind: 'protect' }>;
+
+/** Formats what protect did (pure). */
+export function formatProtect(r: ProtectResult): string {
+  const lines = [`${r.name}: ${r.moved ? `${r.moved} process(es) moved into ${r.cgroup}` : `protected in place at ${r.cgroup}`}` +
+    (r.gone ? ` (${r.gone} exited meanwhile)` : '')];
+  for (const l of r.listenersClosed) lines.push(`  closed listening socket ${l}: the app accepts connections again once it reopens it`);
+  if (r.unprotected.length > 0) {
+    lines.push(`${r.name} is NOT fully protected: it is frozen and marked needs-restart, because these sockets predate the adoption:`);
+    for (const u of r.unprotected) lines.push(`  ${u}`);
+    lines.push(`restart it to protect it: ksapp kill ${r.name}, then start it again (through ksapp run, or let a config rule adopt it)`);
+  }
+  return lines.join('\n');
+}
+
+/** `ksapp protect (--pid | --exe | --unit | --cgroup)`: exit 1 when the app could only be frozen, not protected. */
+export async function protectCommand(cmd: ProtectCommand): Promise<number> {
+  const client = await DaemonClient.connect(socketPathFrom(cmd.socket));
+  try {
+    const result = await client.request<ProtectResult>({
+      op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, name: cmd.name, onDrop: cmd.onDrop,
+    });
+    process.stdout.write(`${formatProtect(result)}\n`);
+    return result.unprotected.length > 0 ? 1 : 0;
+  } finally {
+    client.close();
+  }
+}

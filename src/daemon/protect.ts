@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  closeOldSockets, findByExe, findByPid, moveInto, resolveCgroupPath, unitCgroup, type Adoption, type Found,
+} from '../adopt/index.js';
+import { Cgroup } from '../../cgroups/index.js';
+import { forgetFlows } from '../firewall/index.js';
+import type { PeerCred } from '../ipc/peercred.js';
+import type { Request } from '../ipc/protocol.js';
+import { defaultAppName, SupervisorError, uniqueName, type App, type Supervisor } from '../supervisor/index.js';
+
+/** What `ksapp protect` reports. */
+export interface ProtectResult {
+  readonly name: string;
+  readonly cgroup: string;
+  readonly moved: number;
+  readonly gone: number;
+  /** Why the app is not fully protected (frozen, needs a restart); empty when it is. */
+  readonly unprotected: readonly string[];
+  readonly listenersClosed: readonly string[];
+}
+
+type ProtectRequest = Extract<Request, { op: 'protect' }>;
+
+const uidOf = async (pid: number): Promise<number | undefined> => {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+  return uid === undefined ? undefined : Number(uid);
+};
+
+/** A non-root user may protect only their own processes: freezing someone else's would stop it. */
+async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<void> {
+  if (peer.uid === 0) return;
+  for (const pid of pids) {
+    const uid = await uidOf(pid);
+    if (uid !== undefined && uid !== peer.uid) {
+      throw new SupervisorError(`process ${pid} belongs to uid ${uid}, you are uid ${peer.uid}`, {
+        code: 'NOT_AUTHORIZED', hint: 'protect your own processes, or ask root (sudo ksapp protect …)',
+      });
+    }
+  }
+}
+
+/**
+ * `ksapp protect`: puts running processes, or a unit's or container's group in
+ * place, under protection. Rules first, then the move, then the old sockets:
+ * an app whose pre-adoption sockets cannot all be closed is frozen and marked
+ * needs-restart, never reported protected.
+ */
+export async function protect(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred, adoptions: Map<string, Adoption>): Promise<ProtectResult> {
+  const taken = (n: string): boolean => sup.apps.has(n);
+  if (r.name !== undefined && taken(r.name)) {
+    throw new SupervisorError(`an app named "${r.name}" is already protected`, { code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name' });
+  }
+  if (r.unit !== undefined || r.cgroup !== undefined) {
+    const abs = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : resolveCgroupPath(r.cgroup!, { root, ksappParent: sup.parentPath });
+    if ([...sup.apps.values()].some((a) => a.cgroup.path === abs)) {
+      throw new SupervisorError(`${abs} is already protected`, { code: 'APP_EXISTS', exitCode: 2, hint: 'see `ksapp status`' });
+    }
+    await requireOwned(await Cgroup.open(abs).allPids(), peer);
+    const name = r.name ?? uniqueName(defaultAppName(path.basename(abs)), taken);
+    const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: peer.uid, origin: 'adopted', inPlace: abs });
+    // Nothing moved, so the unit's own sockets are already its group's; only sockets handed in from outside
+    // (systemd socket activation) are not, and destroying those would break the service: report them.
+    return finish(sup, app, 0, 0, await closeOldSockets(app.cgroup, { root, destroy: false }));
+  }
+  const found: Found = r.pid !== undefined ? await findByPid(r.pid, { exclude: await protectedPids(sup) }) : await findByExe(r.exe!, { exclude: await protectedPids(sup) });
+  await requireOwned(found.roots, peer);
+  const comm = (await readFile(`/proc/${found.roots[0]}/comm`, 'utf8').catch(() => 'app')).trim();
+  const name = r.name ?? uniqueName(defaultAppName(comm), taken);
+  const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
+  const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
+  let adoption: Adoption;
+  try {
+    adoption = await moveInto(app.cgroup, found.pids, { root });
+  } catch (error) {
+    await sup.removeApp(name).catch(() => undefined);
+    throw error;
+  }
+  if (adoption.moved.length === 0) {
+    await sup.removeApp(name).catch(() => undefined);
+    throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
+  }
+  adoptions.set(name, adoption);
+  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000 });
+  return finish(sup, app, adoption.moved.length, adoption.gone.length, sockets);
+}
+
+async function finish(sup: Supervisor, app: App, moved: number, gone: number, sockets: Awaited<ReturnType<typeof closeOldSockets>>): Promise<ProtectResult> {
+  await forgetFlows(sockets.sockets);
+  const unprotected = sockets.unprotected.map((s) => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}: ${s.reason}`);
+  if (unprotected.length > 0) {
+    await app.cgroup.freeze();
+    app.state = 'needs-restart';
+    sup.record({ type: 'app-needs-restart', app: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted` });
+  } else {
+    sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}` });
+  }
+  sup.watchExit(app);
+  return {
+    name: app.name, cgroup: app.cgroup.path, moved, gone, unprotected,
+    listenersClosed: sockets.listenersClosed.map((s) => `${s.kind} ${s.local ?? s.inode}`),
+  };
+}
+
+/** Every pid already in a protected group: never adopted twice. */
+async function protectedPids(sup: Supervisor): Promise<number[]> {
+  const lists = await Promise.all([...sup.apps.values()].map((a) => a.cgroup.allPids().catch(() => [])));
+  return lists.flat();
+}

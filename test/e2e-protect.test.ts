@@ -1,0 +1,135 @@
+// End-to-end: protecting what already runs — processes, a forking tree, a "unit" in place — in a real lab.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { Cgroup, cgroupRoot } from '../cgroups/index.js';
+import { tally } from '../src/demo/classify.js';
+import { faultById } from '../src/demo/faults.js';
+import { waitUntil } from '../src/demo/wait.js';
+import type { Status } from '../src/ipc/protocol.js';
+import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
+import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+
+let lab: Lab;
+let root: string;
+let unitDir: string;
+let daemon: ReturnType<typeof ksappIn> | undefined;
+const spawned: Array<ReturnType<typeof execa>> = [];
+
+before(async () => {
+  lab = await createLab({ mode: 'app-only' });
+  root = await cgroupRoot();
+  unitDir = path.join(root, `ksapp-unit-${lab.suffix}.service`);
+  const config = path.join(lab.dir, 'protect.yaml');
+  await writeFile(config, `tunnel:\n  interface: ${lab.tunnel.clientIface}\ncgroupParent: ksapp-t-${lab.suffix}\n`);
+  daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
+  assert.ok(await waitUntil(async () => (await ksappIn(lab, ['status'])).exitCode === 0, 10_000, 50));
+});
+after(async () => {
+  for (const p of spawned) p.kill('SIGKILL');
+  daemon?.kill('SIGTERM');
+  await daemon;
+  if (existsSync(unitDir)) {
+    await Cgroup.open(unitDir).kill().catch(() => undefined);
+    await rmdir(unitDir).catch(() => undefined);
+  }
+  if (lab) await removeTestGroups(lab);
+  await lab?.destroy();
+});
+
+const status = async (): Promise<Status> => JSON.parse(String((await ksappIn(lab, ['status', '--json'])).stdout)) as Status;
+const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
+/** Starts a program in the client namespace with no protection at all, as a user would have. */
+const unconfined = (argv: string[]) => {
+  const child = execa(lab.nsenterArgs('client')[0]!, [...lab.nsenterArgs('client').slice(1), ...argv], { reject: false, stdin: 'ignore' });
+  spawned.push(child);
+  return child;
+};
+const sender = (tag: string, extra: string[] = []) =>
+  [process.execPath, fixturePath('sender.mjs'), '--tag', tag, '--to', lab.addr.internet4, '--interval', '30', ...extra];
+
+test('a running app with an open UDP socket and a TCP connection: after protect, not one packet leaves outside the tunnel', async () => {
+  const tag = `ksold${lab.suffix}`;
+  const child = unconfined(sender(tag, ['--protos', 'udp,tcp']));
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).fromClient > 5, 8000, 50), 'it leaks before protection, as expected');
+  const res = await ksappIn(lab, ['protect', '--pid', String(child.pid), '--name', 'old']);
+  const t0 = Date.now();
+  // Its old UDP socket cannot be closed for good (ss -K only disconnects UDP): frozen, needs-restart, exit 1.
+  assert.equal(res.exitCode, 1, String(res.stdout) + String(res.stderr));
+  assert.match(String(res.stdout), /NOT fully protected[\s\S]*udp/);
+  assert.equal((await app('old'))?.state, 'needs-restart');
+  await sleep(1500);
+  assert.equal(tally(await lab.received(), lab, tag, t0).fromClient, 0, 'nothing leaked after the adoption');
+  const thaw = await ksappIn(lab, ['thaw', 'old']);
+  assert.equal(thaw.exitCode, 1);
+  assert.match(String(thaw.stderr), /outside protection/);
+  assert.equal((await ksappIn(lab, ['kill', 'old'])).exitCode, 0);
+});
+
+test('a forking tree is adopted with its children; what they open afterwards goes through the tunnel', async () => {
+  const tag = `ksfork${lab.suffix}`;
+  const script = `(sleep 1.5; exec "$@" --tag ${tag}-child) & sleep 1.5; exec "$@" --tag ${tag}`;
+  const parent = unconfined(['sh', '-c', script, 'sh', process.execPath, fixturePath('sender.mjs'), '--to', lab.addr.internet4, '--interval', '30']);
+  await sleep(300);
+  const res = await ksappIn(lab, ['protect', '--pid', String(parent.pid), '--name', 'forky']);
+  assert.equal(res.exitCode, 0, String(res.stdout) + String(res.stderr));
+  assert.ok(((await app('forky'))?.pids.length ?? 0) >= 2, 'the child came along');
+  assert.ok(await waitUntil(async () => {
+    const got = await lab.received();
+    return tally(got, lab, tag).viaTunnel > 0 && tally(got, lab, `${tag}-child`).viaTunnel > 0;
+  }, 8000, 100));
+  assert.equal(tally(await lab.received(), lab, tag).fromClient, 0);
+  assert.equal((await ksappIn(lab, ['kill', 'forky'])).exitCode, 0);
+});
+
+test('a unit protected in place: confined, frozen and thawed with the tunnel, released unchanged', async () => {
+  const tag = `ksunit${lab.suffix}`;
+  await mkdir(unitDir);
+  // Start the "service" inside its group the way systemd would, before ksapp knows about it.
+  const svc = unconfined(['sh', '-c', `echo $$ > ${unitDir}/cgroup.procs && exec "$@"`, 'sh', ...sender(tag)]);
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).fromClient > 0, 8000, 50));
+  const before = (await readFile(`${unitDir}/cgroup.procs`, 'utf8')).trim();
+  const res = await ksappIn(lab, ['protect', '--cgroup', unitDir, '--name', 'unit']);
+  assert.equal(res.exitCode, 0, String(res.stdout) + String(res.stderr));
+  const t0 = Date.now();
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag, t0).viaTunnel > 0, 8000, 50), 'its traffic now goes through the tunnel');
+  await faultById('tunnel-deleted').inject(lab);
+  try {
+    assert.ok(await waitUntil(async () => (await app('unit'))?.state === 'frozen', 5000, 50));
+    assert.match(await readFile(`${unitDir}/cgroup.events`, 'utf8'), /frozen 1/);
+  } finally {
+    await faultById('tunnel-deleted').repair(lab);
+  }
+  assert.ok(await waitUntil(async () => (await app('unit'))?.state === 'running', 8000, 50));
+  const protectedEnd = Date.now();
+  assert.equal(tally(await lab.received(), lab, tag, t0, protectedEnd).fromClient, 0);
+  assert.equal((await ksappIn(lab, ['release', 'unit'])).exitCode, 0);
+  assert.equal((await readFile(`${unitDir}/cgroup.procs`, 'utf8')).trim(), before, 'same processes, same group');
+  assert.match(await readFile(`${unitDir}/cgroup.events`, 'utf8'), /frozen 0/);
+  assert.equal(await app('unit'), undefined);
+  svc.kill('SIGTERM');
+});
+
+test('bad input: each a clear error, nothing half adopted', async () => {
+  const before = (await status()).apps.length;
+  const cases: Array<[string[], RegExp]> = [
+    [['--pid', '4000000'], /no process 4000000|invalid pid/],
+    [['--pid', '1'], /pid 1/],
+    [['--pid', '2'], /kernel thread/],
+    [['--pid', String(daemon!.pid)], /daemon itself|no process|cannot be adopted/],
+    [['--exe', '/usr/bin/no-such-program-xyz'], /no running process|matches nothing|nothing/i],
+    [['--cgroup', '../etc'], /"\.\."/],
+    [['--cgroup', '/tmp'], /outside|not below|mount/i],
+    [['--unit', 'no-such-unit-xyz.service'], /systemctl|not loaded|unit/i],
+  ];
+  for (const [args, message] of cases) {
+    const res = await ksappIn(lab, ['protect', ...args]);
+    assert.notEqual(res.exitCode, 0, args.join(' '));
+    assert.match(String(res.stderr), message, `${args.join(' ')}: ${res.stderr}`);
+  }
+  assert.equal((await status()).apps.length, before);
+});
