@@ -1,7 +1,7 @@
 // End-to-end: protecting what already runs — processes, a forking tree, a "unit" in place — in a real lab.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
 let lab: Lab;
 let root: string;
 let unitDir: string;
+let watchedExe: string;
 let daemon: ReturnType<typeof ksappIn> | undefined;
 const spawned: Array<ReturnType<typeof execa>> = [];
 
@@ -25,7 +26,10 @@ before(async () => {
   root = await cgroupRoot();
   unitDir = path.join(root, `ksapp-unit-${lab.suffix}.service`);
   const config = path.join(lab.dir, 'protect.yaml');
-  await writeFile(config, `tunnel:\n  interface: ${lab.tunnel.clientIface}\ncgroupParent: ksapp-t-${lab.suffix}\n`);
+  watchedExe = path.join(lab.dir, `kw${lab.suffix}`);
+  await copyFile('/bin/sleep', watchedExe);
+  await writeFile(config, `tunnel:\n  interface: ${lab.tunnel.clientIface}\ncgroupParent: ksapp-t-${lab.suffix}\n` +
+    `apps:\n  - name: watched\n    match: { exe: ${watchedExe} }\n    onDrop: freeze\n`);
   daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
   assert.ok(await waitUntil(async () => (await ksappIn(lab, ['status'])).exitCode === 0, 10_000, 50));
 });
@@ -112,6 +116,19 @@ test('a unit protected in place: confined, frozen and thawed with the tunnel, re
   assert.match(await readFile(`${unitDir}/cgroup.events`, 'utf8'), /frozen 0/);
   assert.equal(await app('unit'), undefined);
   svc.kill('SIGTERM');
+});
+
+test('a config rule adopts a matching process started later, within the measured window', async () => {
+  const child = unconfined([watchedExe, '30']);
+  assert.ok(await waitUntil(async () => (await app('watched'))?.pids.includes(child.pid!) === true, 5000, 50), 'adopted');
+  const adopted = async () => (await status()).events.find((e) => e.type === 'app-adopted' && e.app === 'watched');
+  assert.ok(await waitUntil(async () => (await adopted()) !== undefined, 3000, 50));
+  const event = await adopted();
+  assert.match(event?.detail ?? '', /ms after it started; adopted in \d+ ms/);
+  const window = Number(/(\d+) ms after it started/.exec(event!.detail!)![1]);
+  assert.ok(window < 2000, `window ${window} ms`);
+  child.kill('SIGTERM');
+  assert.ok(await waitUntil(async () => (await app('watched')) === undefined, 5000, 50), 'removed when it exits');
 });
 
 test('bad input: each a clear error, nothing half adopted', async () => {

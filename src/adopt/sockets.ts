@@ -68,7 +68,8 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
     const candidates = [...(parent === undefined ? [] : [parent]), 1, process.pid];
     for (const [inode, hit] of await tableKinds(nsPid, candidates, unlisted, procRoot)) kinds.set(inode, hit);
   }
-  if ((options.graceMs ?? 0) > 0) await delay(options.graceMs);
+  // The grace lets an app replace what was destroyed; with nothing destroyed there is nothing to wait for.
+  if ((options.graceMs ?? 0) > 0 && killed.size > 0) await delay(options.graceMs);
   const stillHeld = await heldSockets(await group.allPids(), procRoot);
   const sockets = [...held].map(([inode, pids]) =>
     classify({ inode, pids, socket: seen.get(inode), hit: kinds.get(inode), killed: killed.has(inode), refused: refused.get(inode), stillHeld: stillHeld.has(inode), inApp, destroy: options.destroy !== false }));

@@ -18,6 +18,8 @@ import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
 import { acquireLock } from './lock.js';
+import { AutoAdopter } from './auto-adopt.js';
+import type { Adoption } from '../adopt/index.js';
 import { appParent } from './systemd.js';
 import { configUser, launchDetached } from './start-app.js';
 
@@ -51,6 +53,8 @@ export class Daemon {
   private readonly startedAt = new Date().toISOString();
   private iface = '';
   private releaseLock: (() => Promise<void>) | undefined;
+  private readonly adoptions = new Map<string, Adoption>();
+  private adopter: AutoAdopter | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.runDir = `${opts.socketPath}.d`;
@@ -96,11 +100,13 @@ export class Daemon {
     const saved = await readState(this.stateFile);
     await this.sup.start(saved?.cgroupParent === this.config.cgroupParent ? saved.apps : []);
     const handler = new DaemonHandler({
-      sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, config: () => this.config, isStopping: () => this.isStopping,
+      sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send) => this.subscribe(send),
     });
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();
+    this.adopter = new AutoAdopter(this.sup, root, this.adoptions);
+    await this.adopter.sync(this.config.apps);
     if (this.opts.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)) this.watch();
     await this.save();
     this.checkIdle();
@@ -111,6 +117,7 @@ export class Daemon {
     this.stopping ??= (async () => {
       clearTimeout(this.idleTimer);
       this.stopWatching?.();
+      this.adopter?.stop();
       await this.server?.close().catch(() => undefined);
       await this.sup?.stop();
       if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
@@ -180,6 +187,7 @@ export class Daemon {
   private async applyConfig(): Promise<void> {
     await this.writeResolvConf();
     await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
+    await this.adopter?.sync(this.config.apps);
   }
 
   private onEvent(e: SupervisorEvent): void {

@@ -17,6 +17,8 @@ export interface HandlerContext {
   /** A resolv.conf naming the tunnel's resolvers, or null. */
   readonly resolvConf: string | null;
   readonly runDir: string;
+  /** Where each adopted process came from, for release. */
+  readonly adoptions: Map<string, Adoption>;
   /** The config in force (it changes on reload). */
   config(): Config;
   isStopping(): boolean;
@@ -28,8 +30,6 @@ export interface HandlerContext {
 export class DaemonHandler implements RequestHandler {
   /** Where released processes of `ksapp run` apps go: the cgroup their launcher came from. */
   private readonly returnTo = new Map<string, string>();
-  /** Where each adopted process came from, for release. */
-  private readonly adoptions = new Map<string, Adoption>();
 
   constructor(private readonly ctx: HandlerContext) {}
 
@@ -58,7 +58,7 @@ export class DaemonHandler implements RequestHandler {
       case 'start':
         return this.start(request.name);
       case 'protect':
-        return protect(sup, this.ctx.cgroupRoot, request, session.peer, this.adoptions);
+        return protect(sup, this.ctx.cgroupRoot, request, session.peer, this.ctx.adoptions);
       default:
         throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
     }
@@ -130,14 +130,14 @@ export class DaemonHandler implements RequestHandler {
   private async release(name: string): Promise<{ moved: number }> {
     const { sup } = this.ctx;
     const app = findApp(sup, name);
-    const adoption = this.adoptions.get(name);
+    const adoption = this.ctx.adoptions.get(name);
     if (app.inPlace || adoption) {
       // A group protected in place stays as it was; adopted processes go back where they came from.
       app.unwatch?.();
       await app.cgroup.thaw().catch(() => undefined);
       const report = adoption ? await release(adoption, { root: this.ctx.cgroupRoot }) : undefined;
       await sup.removeApp(name);
-      this.adoptions.delete(name);
+      this.ctx.adoptions.delete(name);
       return { moved: report ? report.returned.length + report.fallback.length : 0 };
     }
     const target = this.returnTo.get(name) ?? this.ctx.cgroupRoot;

@@ -70,23 +70,32 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
   const name = r.name ?? uniqueName(defaultAppName(comm), taken);
   const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
   const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
-  let adoption: Adoption;
-  try {
-    adoption = await moveInto(app.cgroup, found.pids, { root });
-  } catch (error) {
-    await sup.removeApp(name).catch(() => undefined);
-    throw error;
-  }
-  if (adoption.moved.length === 0) {
-    await sup.removeApp(name).catch(() => undefined);
-    throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
-  }
-  adoptions.set(name, adoption);
-  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000 });
-  return finish(sup, app, adoption.moved.length, adoption.gone.length, sockets);
+  return adoptInto(sup, root, app, found.pids, adoptions, true);
 }
 
-async function finish(sup: Supervisor, app: App, moved: number, gone: number, sockets: Awaited<ReturnType<typeof closeOldSockets>>): Promise<ProtectResult> {
+/**
+ * Moves processes into an app's group (created with its rules just before),
+ * then deals with their old sockets. A new app that got nothing is removed.
+ */
+export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], adoptions: Map<string, Adoption>, fresh: boolean, note = ''): Promise<ProtectResult> {
+  let adoption: Adoption;
+  try {
+    adoption = await moveInto(app.cgroup, pids, { root });
+  } catch (error) {
+    if (fresh) await sup.removeApp(app.name).catch(() => undefined);
+    throw error;
+  }
+  if (adoption.moved.length === 0 && fresh) {
+    await sup.removeApp(app.name).catch(() => undefined);
+    throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
+  }
+  const known = adoptions.get(app.name);
+  adoptions.set(app.name, known ? { ...known, moved: [...known.moved, ...adoption.moved] } : adoption);
+  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000 });
+  return finish(sup, app, adoption.moved.length, adoption.gone.length, sockets, note);
+}
+
+async function finish(sup: Supervisor, app: App, moved: number, gone: number, sockets: Awaited<ReturnType<typeof closeOldSockets>>, note = ''): Promise<ProtectResult> {
   await forgetFlows(sockets.sockets);
   const unprotected = sockets.unprotected.map((s) => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}: ${s.reason}`);
   if (unprotected.length > 0) {
@@ -94,7 +103,7 @@ async function finish(sup: Supervisor, app: App, moved: number, gone: number, so
     app.state = 'needs-restart';
     sup.record({ type: 'app-needs-restart', app: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted` });
   } else {
-    sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}` });
+    sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}${note}` });
   }
   sup.watchExit(app);
   return {
@@ -104,7 +113,7 @@ async function finish(sup: Supervisor, app: App, moved: number, gone: number, so
 }
 
 /** Every pid already in a protected group: never adopted twice. */
-async function protectedPids(sup: Supervisor): Promise<number[]> {
+export async function protectedPids(sup: Supervisor): Promise<number[]> {
   const lists = await Promise.all([...sup.apps.values()].map((a) => a.cgroup.allPids().catch(() => [])));
   return lists.flat();
 }
