@@ -107,6 +107,24 @@ test('a user may not release, kill or thaw root’s app; anyone may look', async
   assert.ok(await app('fz'), 'still protected');
 });
 
+test('an unprivileged user runs an app: the daemon moves it into its group before it runs, and it is theirs', async () => {
+  const tag = `ksnobody${lab.suffix}`;
+  const argv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, path.resolve('dist/src/cli.js'),
+    '--socket', labSocket(lab), 'run', '--name', 'nobodys', '--', 'bash', '-c', `cat /proc/self/cgroup; id -u; echo "${tag} 1" > /dev/udp/${lab.addr.internet4}/7000`];
+  const out = await lab.exec('client', argv);
+  assert.match(out, new RegExp(`^0::/ksapp-t-${lab.suffix}/nobodys$`, 'm'));
+  assert.match(out, /^65534$/m);
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel === 1, 3000, 50));
+  assert.equal(tally(await lab.received(), lab, tag).fromClient, 0);
+  // The daemon refuses to move anything but the caller's own stopped child.
+  const sleeper = ksappIn(lab, ['run', '--name', 'rootapp', '--', 'sleep', '30']);
+  children.push(sleeper);
+  assert.ok(await waitUntil(async () => (await app('rootapp')) !== undefined, 5000, 50));
+  const steal = await raw(`{"id":9,"op":"enter","name":"rootapp","pid":${process.pid}}\n`);
+  assert.match(steal, /not your own stopped child/);
+  sleeper.kill('SIGTERM');
+});
+
 test('malformed, unknown and oversized requests get errors; the daemon keeps serving', async () => {
   assert.match(await raw('not json\n'), /"ok":false.*not valid JSON/);
   assert.match(await raw('{"id":1,"op":"explode"}\n'), /unknown op/);

@@ -43,7 +43,9 @@ export function quoteExecArg(arg: string): string {
 /** True when an Exec value already starts the app through `ksapp run`. */
 export function isWrapped(value: string): boolean {
   const [first, second] = parseExec(value);
-  return first !== undefined && path.basename(first) === 'ksapp' && second === 'run';
+  // ksapp itself, or its CLI script when ksapp is not on the menu's PATH (dist/src/cli.js).
+  const isKsapp = first !== undefined && (path.basename(first) === 'ksapp' || /(^|\/)dist\/src\/cli\.js$/.test(first));
+  return isKsapp && second === 'run';
 }
 
 /** The result of rewriting a desktop entry. */

@@ -24,6 +24,7 @@ export type Command = GlobalOptions & (
   | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
+  | { kind: 'install-launcher'; name: string; desktop?: string }
   | { kind: 'demo'; json: boolean; keep: boolean }
   | { kind: 'help' | 'version' }
 );
@@ -41,6 +42,7 @@ const PER_COMMAND: Record<string, Options> = {
   protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' } },
   release: {}, freeze: {}, thaw: {}, kill: {}, start: {},
   tui: { once: { type: 'boolean' } },
+  'install-launcher': { desktop: { type: 'string' } },
   demo: { json: { type: 'boolean' }, keep: { type: 'boolean' } },
   help: {}, version: {},
 };
@@ -97,6 +99,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       };
     case 'status': case 'doctor': return { ...global, kind, json: v.json === true };
     case 'tui': return { ...global, kind, once: v.once === true };
+    case 'install-launcher': {
+      const [name, extra] = positionals;
+      if (!name || extra !== undefined) throw new UsageError('install-launcher: give exactly one app NAME', 'ksapp install-launcher NAME [--desktop FILE]');
+      return { ...global, kind, name, desktop: str('desktop') };
+    }
     case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
     default: return { ...global, kind: kind as 'help' | 'version' };
   }

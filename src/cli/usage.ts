@@ -9,6 +9,7 @@ Usage:
   ksapp protect (--pid PID | --exe PATH | --unit UNIT | --cgroup PATH) [--name NAME] [--on-drop ...]
   ksapp release NAME | freeze NAME | thaw NAME | kill NAME
   ksapp start NAME            (an app the config gives a command)
+  ksapp install-launcher NAME [--desktop FILE]   (menu entry that starts NAME through ksapp run)
   ksapp tui [--once]
   ksapp doctor [--json]
   ksapp demo [--json] [--keep]

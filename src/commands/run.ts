@@ -8,8 +8,8 @@ import { KsappError } from '../errors.js';
 import type { DaemonClient } from '../ipc/client.js';
 import type { Registration, StreamMessage } from '../ipc/protocol.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
-import { invokingUser, launchArgv, requireCommand } from '../launch/index.js';
-import { requireRoot } from './tunnel-check.js';
+import { invokingUser, launchArgv, requireCommand, startStopped, waitStopped } from '../launch/index.js';
+import { formatError } from '../errors.js';
 
 type RunCommand = Extract<Command, { kind: 'run' }>;
 
@@ -21,7 +21,6 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  * stdio, signals and exit status are the app's.
  */
 export async function runCommand(cmd: RunCommand): Promise<number> {
-  requireRoot('run');
   const executable = requireCommand(cmd.command[0]!, process.env.PATH);
   const { client, reg } = await registerApp(cmd, executable);
   let closing = false;
@@ -34,12 +33,12 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     client.onClose(() => {
       if (!closing) process.stderr.write('ksapp: lost the daemon; the app stays confined by the firewall, but is no longer frozen on tunnel loss\n');
     });
-    const [file, args] = launchArgv({
-      procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command: [executable, ...cmd.command.slice(1)],
-    });
+    const command = [executable, ...cmd.command.slice(1)];
+    const [file, args] = launchArgv({ procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command });
+    const start = (): ResultPromise => (isRoot() ? execa(file, args, { stdio: 'inherit', reject: false }) : startThroughDaemon(client, reg.name, command));
     for (;;) {
       const waitRestart = new Promise<'restart'>((resolve) => { restart = () => resolve('restart'); });
-      const status = await supervise(execa(file, args, { stdio: 'inherit', reject: false }));
+      const status = await supervise(start());
       // Killed by the kill switch with --restart: wait for the tunnel, then start the same command again.
       if (!(cmd.restart && cmd.onDrop === 'kill' && status === 128 + constants.signals.SIGKILL)) {
         await client.request({ op: 'finished', name: reg.name }).catch(() => undefined);
@@ -71,6 +70,28 @@ async function registerApp(cmd: RunCommand, executable: string): Promise<{ clien
       await sleep(50);
     }
   }
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Without root the launcher cannot write cgroup.procs or make a mount
+ * namespace: the app is started stopped, the daemon moves it into its group
+ * after checking it is this client's own child, and only then does it run.
+ */
+function startThroughDaemon(client: DaemonClient, name: string, command: readonly string[]): ResultPromise {
+  const child = startStopped(command);
+  const pid = child.pid;
+  void (async () => {
+    const entered = pid !== undefined && (await waitStopped(pid)) &&
+      (await client.request({ op: 'enter', name, pid }).then(() => true, (error: Error) => {
+        process.stderr.write(`${formatError(error)}\n`);
+        return false;
+      }));
+    // Never let the app run unless it is in its group.
+    child.kill(entered ? 'SIGCONT' : 'SIGKILL');
+  })();
+  return child as unknown as ResultPromise;
 }
 
 /** Waits for the child, forwarding signals, and returns a shell-style exit status. */

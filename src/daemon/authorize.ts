@@ -7,9 +7,9 @@ export class AuthError extends KsappError {}
 
 /**
  * Decides whether a peer may make a request (pure). Root may do anything.
- * Anyone may look. Registering an app for `ksapp run` needs root (the launcher
- * must write cgroup.procs). Acting on an app needs to be its owner; freezing
- * only tightens, but it stops someone else's program, so it too is the owner's.
+ * Anyone may look and may put their own programs under protection. Acting on
+ * an app needs to be its owner; freezing only tightens, but it stops someone
+ * else's program, so it too is the owner's.
  */
 export function authorize(request: Request, peer: PeerCred, owner: number | undefined): void {
   if (peer.uid === 0) return;
@@ -18,9 +18,8 @@ export function authorize(request: Request, peer: PeerCred, owner: number | unde
     case 'subscribe':
       return;
     case 'register':
-      throw new AuthError('registering an app needs root', { code: 'NOT_AUTHORIZED', hint: 'run it with sudo: sudo ksapp run -- COMMAND' });
     case 'protect':
-      return; // protecting is always allowed; the handler checks the process is the peer's own
+      return; // protecting is always allowed; the handler makes the peer the owner and checks processes are theirs
     default:
       if (owner === undefined) return; // the handler answers "no such app"
       if (owner !== peer.uid) {

@@ -30,6 +30,11 @@ export async function connectOrStart(o: AutostartOptions): Promise<DaemonClient>
   } catch (error) {
     if (!(error instanceof IpcError && error.code === 'DAEMON_NOT_RUNNING')) throw error;
   }
+  if (process.getuid?.() !== 0) {
+    throw new IpcError(`no ksapp daemon is answering on ${o.socketPath}, and only root can start one`, {
+      code: 'DAEMON_NOT_RUNNING', hint: 'start it once as root: `sudo ksapp daemon` (or `systemctl enable --now ksapp`), then run this again',
+    });
+  }
   await mkdir(path.dirname(o.socketPath), { recursive: true, mode: 0o755 });
   const logFile = `${o.socketPath}.log`;
   const log = openSync(logFile, 'a');

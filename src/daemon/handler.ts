@@ -57,6 +57,8 @@ export class DaemonHandler implements RequestHandler {
         return this.release(request.name);
       case 'start':
         return this.start(request.name);
+      case 'enter':
+        return this.enter(request.name, request.pid, session);
       case 'protect':
         return protect(sup, this.ctx.cgroupRoot, request, session.peer, this.ctx.adoptions);
       default:
@@ -71,6 +73,27 @@ export class DaemonHandler implements RequestHandler {
       return app ? configUser(app)?.uid ?? 0 : 0;
     }
     return 'name' in request && request.name !== undefined ? this.ctx.sup.apps.get(request.name)?.uid : undefined;
+  }
+
+  /**
+   * An unprivileged `ksapp run` started its app stopped: move it into the
+   * app's group. Only the client's own stopped child, of the client's own
+   * user, qualifies, so no one can pull another's process in (or out).
+   */
+  private async enter(name: string, pid: number, session: Session): Promise<{ pid: number }> {
+    const app = findApp(this.ctx.sup, name);
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+    const stopped = /\) T /.test(stat);
+    if (!stat || ppid !== session.peer.pid || (session.peer.uid !== 0 && uid !== session.peer.uid) || !stopped) {
+      throw new SupervisorError(`process ${pid} is not your own stopped child`, {
+        code: 'NOT_AUTHORIZED', hint: '`enter` is for the launcher of `ksapp run` only',
+      });
+    }
+    await app.cgroup.addPid(pid);
+    return { pid };
   }
 
   /** `ksapp start NAME`: starts an app the config describes with a command. */
@@ -102,7 +125,7 @@ export class DaemonHandler implements RequestHandler {
     const name = r.name ?? uniqueName(defaultAppName(r.command?.[0] ?? 'app'), (n) => sup.apps.has(n));
     const app = await sup.addApp({
       name, onDrop: r.onDrop ?? 'freeze', allowLan: r.allowLan ?? false, restart: r.restart ?? false,
-      uid: r.uid ?? session.peer.uid, origin: 'run',
+      uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run',
     });
     const from = await readFile(`/proc/${session.peer.pid}/cgroup`, 'utf8').then(parseProcCgroup, () => undefined);
     if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));

@@ -1,3 +1,4 @@
 export * from './launcher.js';
 export * from './user.js';
 export * from './resolve-command.js';
+export * from './stopped-start.js';
