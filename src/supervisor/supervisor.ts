@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
@@ -55,15 +56,27 @@ export class Supervisor extends EventEmitter {
    * the rules and routing, then starts the monitor.
    */
   async start(saved: readonly SavedApp[] = []): Promise<void> {
+    const existed = existsSync(this.parentPath);
     const parent = await Cgroup.create(this.parentPath);
     this.parentGroup = parent;
-    await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
-    const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
-    const { keep, remove } = reconcile(found, saved);
-    keep.push(...(await inPlaceSurvivors(saved)));
-    for (const app of keep) this.apps.set(app.name, app);
-    await ensureRouting(null);
-    await this.sync();
+    let remove: Cgroup[];
+    let keep: App[];
+    try {
+      await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
+      const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
+      ({ keep, remove } = reconcile(found, saved));
+      keep.push(...(await inPlaceSurvivors(saved)));
+      for (const app of keep) this.apps.set(app.name, app);
+      // Rules before routing: a refused table leaves no ip rule behind, and marked packets without
+      // the rule still meet the egress check.
+      await this.sync();
+      await ensureRouting(null);
+    } catch (error) {
+      // A refused start leaves nothing of its own behind (a parent that held groups before stays).
+      this.apps.clear();
+      if (!existed) await parent.remove().catch(() => undefined);
+      throw error;
+    }
     for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
     for (const app of keep) {
       this.watchExit(app);
