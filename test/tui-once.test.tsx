@@ -125,7 +125,8 @@ test('NO_COLOR: colours with FORCE_COLOR, none with NO_COLOR as well, states sti
   assert.doesNotMatch(piped, /\u001b\[/, 'a pipe gets no escape codes at all');
 });
 
-test('interactive: draws live, q quits and unsubscribes; a non-terminal stdin is refused with a hint', async () => {
+// Ink draws nothing until exit when CI is set; `npm test` runs without it (see package.json).
+test('interactive: draws live, q quits and unsubscribes; a non-terminal stdin is refused with a hint', { timeout: 20_000 }, async () => {
   const source = new FakeSource();
   const stdout = new FakeStdout(80, 24);
   const stdin = new FakeStdin();
