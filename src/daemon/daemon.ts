@@ -18,6 +18,7 @@ import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
 import { acquireLock } from './lock.js';
+import { KsappError } from '../errors.js';
 import { AutoAdopter } from './auto-adopt.js';
 import type { Adoption } from '../adopt/index.js';
 import { appParent } from './systemd.js';
@@ -91,6 +92,16 @@ export class Daemon {
       probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
     });
     const cgroupParent = await appParent(root, this.config.cgroupParent);
+    // Two daemons (in two network namespaces) on one parent would take each other's apps for their own.
+    const parentLock = await acquireLock(`/run/ksapp/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
+      new KsappError(`cgroup parent ${cgroupParent} is used by another ksapp daemon (pid ${pid})`, {
+        code: 'PARENT_IN_USE', exitCode: 2, hint: 'give this daemon its own `cgroupParent:` in its config (one per network namespace)',
+      }));
+    const releaseSocketLock = this.releaseLock;
+    this.releaseLock = async () => {
+      await parentLock();
+      await releaseSocketLock?.();
+    };
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
       dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,

@@ -1,4 +1,5 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KsappError } from '../errors.js';
 
@@ -16,7 +17,10 @@ const alive = (pid: number): boolean => {
  * of a live daemon is waited for — it may be finishing its teardown — and a
  * lock of a dead one is taken over. Returns the release function.
  */
-export async function acquireLock(file: string, waitMs = 10_000): Promise<() => Promise<void>> {
+export async function acquireLock(
+  file: string, waitMs = 10_000, busy?: (pid: number) => Error,
+): Promise<() => Promise<void>> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -33,6 +37,7 @@ export async function acquireLock(file: string, waitMs = 10_000): Promise<() => 
       continue;
     }
     if (Date.now() >= deadline) {
+      if (busy) throw busy(pid);
       throw new KsappError(`another ksapp daemon (pid ${pid}) holds ${file}`, {
         code: 'DAEMON_RUNNING', hint: `use it (ksapp status), or stop it first (kill ${pid})`,
       });
