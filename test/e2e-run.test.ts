@@ -63,6 +63,32 @@ test('signals reach the app; its status is ksapp run’s; rules and cgroups are 
   assert.equal(existsSync(parentDir()), false);
 });
 
+test('ksapp run behaves like the app for stdin and stdout', async () => {
+  const config = await labConfig(lab, 'stdio');
+  const res = await ksappIn(lab, ['run', '--config', config, '--', 'tr', 'a-z', 'A-Z'], { input: 'hello through the tunnel\n' });
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  assert.equal(String(res.stdout), 'HELLO THROUGH THE TUNNEL');
+});
+
+test('closing the terminal of one ksapp run (SIGHUP) ends its app, never the daemon or the other apps', async () => {
+  const config = await labConfig(lab, 'hup');
+  const keep = ksappIn(lab, ['run', '--config', config, '--name', 'keeper', '--', 'sleep', '60']);
+  const hup = ksappIn(lab, ['run', '--config', config, '--name', 'hupped', '--', 'sleep', '60']);
+  try {
+    assert.ok(await waitUntil(async () => (await groupFlags(path.join(parentDir(), 'hupped')))?.populated === true &&
+      (await groupFlags(path.join(parentDir(), 'keeper')))?.populated === true, 5000));
+    hup.kill('SIGHUP');
+    assert.equal((await hup).exitCode, 129);
+    const status = await ksappIn(lab, ['status', '--json']);
+    assert.equal(status.exitCode, 0, 'the daemon still answers');
+    assert.deepEqual((JSON.parse(String(status.stdout)) as { apps: Array<{ name: string }> }).apps.map((a) => a.name), ['keeper']);
+  } finally {
+    keep.kill('SIGTERM');
+    await keep;
+  }
+  assert.ok(await daemonGone(lab));
+});
+
 test('bad input: a missing tunnel exits 2 with the fix, and leaves no rules or cgroups', async () => {
   const res = await ksappIn(lab, ['run', '--tunnel', 'nosuch0', '--', 'true']);
   assert.equal(res.exitCode, 2);

@@ -27,7 +27,7 @@ export function labSocket(lab: Lab): string {
 export function ksappIn(lab: Lab, args: readonly string[], options: Options = {}) {
   const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, ...args];
   return execa(argv[0]!, argv.slice(1), {
-    reject: false, stdin: 'ignore', ...options, env: { KSAPP_SOCKET: labSocket(lab), ...(options.env ?? {}) },
+    reject: false, ...(options.input === undefined ? { stdin: 'ignore' as const } : {}), ...options, env: { KSAPP_SOCKET: labSocket(lab), ...(options.env ?? {}) },
   });
 }
 
