@@ -72,7 +72,7 @@ test('default-route mode, a more specific route around the tunnel: the unprotect
     try {
       assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 >= 10 && s.tunnel6 >= 10, 10_000, t1), 'protected traffic stays in the tunnel');
       // The control: the same route does carry the unprotected app's packets out directly.
-      assert.ok(await waitSeen(lab, utag(), (s) => s.client4 > 0 && s.client6 > 0, 5000, t1), 'the unprotected app took the route around the tunnel');
+      assert.ok(await waitSeen(lab, utag(), (s) => s.client4 > 0 && s.client6 > 0, 5000, t1), `the unprotected app took the route around the tunnel: ${JSON.stringify(await seenNow(lab, utag(), t1))}`);
     } finally {
       await lab.faults.removeRouteAround();
     }

@@ -27,18 +27,32 @@ test('each app gets a classify rule, a mark, tunnel and drop counters', () => {
   const text = rulesetFor({ ...base, apps: [app(2), app(1)] });
   const classify = text.slice(text.indexOf('chain classify'), text.indexOf('}', text.indexOf('chain classify')));
   assert.ok(classify.indexOf('app1"') < classify.indexOf('app2"'), 'apps ordered by id');
-  assert.ok(classify.indexOf('goto app_2') < classify.indexOf('level 1 "unified/ksapp" meta'), 'parent rule last');
+  assert.ok(classify.indexOf('goto app_2') < classify.indexOf('level 1 "unified/ksapp" meta'), 'parent rule after the apps');
   assert.match(text, /meta mark set 0x6b730002 ct mark set meta mark accept/);
   assert.match(text, /oifname "wg0" meta mark vmap \{ 0x6b730001 : jump tx_1, 0x6b730002 : jump tx_2 \}/);
   assert.match(text, /meta mark vmap \{ 0x6b730001 : jump dropped_1, 0x6b730002 : jump dropped_2 \}/);
   assert.equal(markFor(2), 0x6b730002);
 });
 
+test("kernel-made packets of a protected connection get the connection's mark back", () => {
+  const classify = rulesetFor({ ...base, apps: [app(1)] }).split('chain classify {')[1]!.split('\n  }')[0]!;
+  const rules = classify.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type ') && !l.startsWith('//'));
+  assert.deepEqual(rules.slice(-2), [
+    'socket cgroupv2 level 1 "unified/ksapp" meta mark set 0x6b730000 ct mark set meta mark',
+    'meta mark & 0xffff0000 != 0x6b730000 ct mark & 0xffff0000 == 0x6b730000 meta mark set ct mark',
+  ]);
+});
+
 test('egress lets protected packets out only through the tunnel or loopback', () => {
-  const egress = rulesetFor(base).split('chain egress {')[1]!.split('\n  }')[0]!;
-  const lines = egress.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
-  assert.deepEqual(lines, [
-    'meta mark & 0xffff0000 != 0x6b730000 accept',
+  const text = rulesetFor(base);
+  const lines = (chain: string): string[] => text.split(`chain ${chain} {`)[1]!.split('\n  }')[0]!
+    .split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+  // Protected by the packet's mark, or by its connection's (kernel-made packets of a protected flow).
+  assert.deepEqual(lines('egress'), [
+    'meta mark & 0xffff0000 == 0x6b730000 goto egress_protected',
+    'ct mark & 0xffff0000 == 0x6b730000 goto egress_protected',
+  ]);
+  assert.deepEqual(lines('egress_protected'), [
     'oifname "lo" accept',
     'oifname "wg0" accept',
     'counter name "drop_unknown" drop',
@@ -94,13 +108,13 @@ test('read-back parses nft JSON and finds what is missing', () => {
     { table: { family: 'inet', name: 'ksapp' } },
     { counter: { family: 'inet', table: 'ksapp', name: 'ksapp_format_1', packets: 0, bytes: 0 } },
     { counter: { family: 'inet', table: 'ksapp', name: 'tx_1', packets: 5, bytes: 420 } },
-    ...['classify', 'egress', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel', 'app_1'].map((name) => ({ chain: { name } })),
-    { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } },
+    ...['classify', 'egress', 'egress_protected', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel', 'app_1'].map((name) => ({ chain: { name } })),
+    { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } },
   ] });
   const facts = parseTableJson(json);
   assert.deepEqual(facts.counters.get('tx_1'), { packets: 5, bytes: 420 });
   assert.deepEqual(verifyTable(facts, { ...base, apps: [app(1)] }), []);
-  assert.match(verifyTable(facts, { ...base, apps: [app(1), app(2)] }).join(';'), /classify holds 2 rules, expected 3.*app_2/);
+  assert.match(verifyTable(facts, { ...base, apps: [app(1), app(2)] }).join(';'), /classify holds 3 rules, expected 4.*app_2/);
 });
 
 test('the fwmark ip rule is recognised in ip -j rule output', () => {

@@ -39,12 +39,12 @@ export function parseTableJson(json: string): TableFacts {
 export function verifyTable(facts: TableFacts, policy: FirewallPolicy): string[] {
   const problems: string[] = [];
   if (!facts.counters.has(FORMAT_MARKER)) problems.push(`format marker ${FORMAT_MARKER} missing`);
-  for (const chain of ['classify', 'egress', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel']) {
+  for (const chain of ['classify', 'egress', 'egress_protected', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel']) {
     if (!facts.chains.has(chain)) problems.push(`chain ${chain} missing`);
   }
   const classify = facts.ruleCounts.get('classify') ?? 0;
-  if (classify !== policy.apps.length + 1) {
-    problems.push(`chain classify holds ${classify} rules, expected ${policy.apps.length + 1}`);
+  if (classify !== policy.apps.length + 2) {
+    problems.push(`chain classify holds ${classify} rules, expected ${policy.apps.length + 2}`);
   }
   for (const app of policy.apps) {
     if (!facts.chains.has(`app_${app.id}`)) problems.push(`chain app_${app.id} (${app.name}) missing`);

@@ -9,6 +9,7 @@ export const FORMAT_MARKER = 'ksapp_format_1';
 const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
 const PROTECTED = `meta mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
 const PROTECTED_CT = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
+const UNMARKED = `meta mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`;
 
 /** nft string literal: only the characters cgroup paths and interface names may hold get through. */
 export function quote(value: string): string {
@@ -74,6 +75,9 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '    type route hook output priority mangle; policy accept;',
     ...apps.map((a) => `    ${cgroupMatch(a.cgroup)} goto app_${a.id}`),
     `    ${parent} meta mark set ${hex(markFor(0))} ct mark set meta mark`,
+    // Packets the kernel sends for a protected connection from its own control socket
+    // (resets, TIME_WAIT acks) belong to no cgroup: the connection's mark steers them.
+    `    ${UNMARKED} ${PROTECTED_CT} meta mark set ct mark`,
     '  }',
     ...apps.flatMap(appChain),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
@@ -90,7 +94,12 @@ export function rulesetFor(policy: FirewallPolicy): string {
     // Final check after every reroute: the interface here is the one the packet really leaves by.
     '  chain egress {',
     '    type filter hook postrouting priority filter; policy accept;',
-    `    meta mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)} accept`,
+    `    ${PROTECTED} goto egress_protected`,
+    // A packet of a protected connection is guarded whatever its mark. Packets without
+    // conntrack (IPv6 neighbour discovery) never match a ct expression, so they pass.
+    `    ${PROTECTED_CT} goto egress_protected`,
+    '  }',
+    '  chain egress_protected {',
     '    oifname "lo" accept',
     ...(tun && apps.length ? [`    oifname ${tun} meta mark vmap { ${vmap('tx')} }`] : []),
     ...(tun ? [`    oifname ${tun} accept`] : []),
