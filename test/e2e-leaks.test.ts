@@ -16,7 +16,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
 import { cgroupRoot } from '../cgroups/index.js';
 import { CLI_PATH } from '../src/demo/ksapp-process.js';
 import { groupFlags, waitUntil } from '../src/demo/wait.js';
-import { createLab, execIn, fixturePath, type Lab } from '../src/lab/index.js';
+import { createLab, execIn, fixturePath, planFor, type Lab } from '../src/lab/index.js';
 import { daemonGone, ksappIn, labSocket, tableExists } from './helpers/ksapp.js';
 import {
   cleanupAfterCrash, icmpCounts, installIcmpCounters, ksappCounters, leakConfig, listenerLog, nftCounters, seenNow, sender,
@@ -85,11 +85,17 @@ test('IPv4 and IPv6, UDP and TCP: through the tunnel only', { timeout: T }, asyn
   await assertNoLeak(tag, t0);
 });
 
-test('ICMP: ping from the protected app reaches the internet host only through the tunnel', { timeout: T }, async () => {
+test('ICMP: ping from the protected app reaches the internet host only through the tunnel, even bound to the physical interface', { timeout: T }, async () => {
   const before = await icmpCounts(lab);
   for (const target of [i4(), i6()]) {
     const r = await ksappIn(lab, ['run', '--config', config, '--name', 'pinger', '--', 'ping', '-c', '3', '-i', '0.2', '-W', '2', target]);
     assert.equal(r.exitCode, 0, `protected ping ${target} got its replies through the tunnel: ${String(r.stdout)}${String(r.stderr)}`);
+  }
+  // An app that picks the physical interface itself (SO_BINDTODEVICE) gets nowhere.
+  const phys = planFor(lab.suffix, lab.mode).links.clientIsp;
+  for (const target of [i4(), i6()]) {
+    const r = await ksappIn(lab, ['run', '--config', config, '--name', 'pinger', '--', 'ping', '-I', phys, '-c', '2', '-i', '0.2', '-W', '1', target]);
+    assert.notEqual(r.exitCode, 0, `protected ping -I ${phys} ${target} must not get out: ${String(r.stdout)}`);
   }
   const mid = await icmpCounts(lab);
   assert.ok(mid.tunnel4 - before.tunnel4 >= 3 && mid.tunnel6 - before.tunnel6 >= 3, `echo requests via the tunnel: ${JSON.stringify(mid)}`);
@@ -236,6 +242,33 @@ test('tunnel interface deleted: no IPv4, IPv6, ICMP or DNS leaks during the outa
   assert.ok(icmp.tunnel4 > icmp0.tunnel4 && icmp.tunnel6 > icmp0.tunnel6, 'pings went through the tunnel');
   const during = await seenNow(lab, tag, t1 + 200, t2);
   assert.equal(during.tunnel4 + during.tunnel6, 0, 'nothing got out while the tunnel was gone');
+});
+
+test('tunnel interface renamed: nothing leaves by the renamed interface or any other, and traffic resumes', { timeout: T }, async () => {
+  const tag = `krn${lab.suffix}`;
+  const kc = lab.tunnel.clientIface;
+  const renamed = `kr${lab.suffix}`;
+  const t0 = Date.now();
+  const run = startRun(lab, { config, name: 'renamed', groupDir: group('renamed'), flags: ['--on-drop', 'block'],
+    command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--dns', `${tag}.test`, '--interval', '30') });
+  let t2 = 0;
+  try {
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    const t1 = Date.now();
+    await execIn(lab.ns.client, ['ip', '-batch', '-'], `link set ${kc} down\nlink set ${kc} name ${renamed}\nlink set ${renamed} up\n`);
+    try {
+      await sleep(1500);
+      await assertOtherAppWorked(t1);
+    } finally {
+      await execIn(lab.ns.client, ['ip', '-batch', '-'], `link set ${renamed} down\nlink set ${renamed} name ${kc}\n`).catch(() => undefined);
+      await lab.faults.setTunnelUp();
+      t2 = Date.now();
+    }
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t2), 'traffic resumed through the tunnel');
+  } finally {
+    await run.stop();
+  }
+  await assertNoLeak(tag, t0);
 });
 
 test('per-app counters: tunnel packets while up, drops after the tunnel is deleted', { timeout: T }, async () => {
