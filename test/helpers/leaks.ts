@@ -1,6 +1,6 @@
 // Shared by the leak tests: start protected and unprotected apps in the lab's
 // client namespace, and count what the internet host and the tunnel's resolver saw.
-import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Options, type ResultPromise } from 'execa';
@@ -200,6 +200,3 @@ export async function cleanupAfterCrash(lab: Lab, parentDir: string): Promise<vo
     await execIn(lab.ns.client, ['ip', family, 'route', 'flush', 'table', '27507']).catch(() => undefined);
   }
 }
-
-/** Removes a file, ignoring a missing one. */
-export const removeFile = (file: string): Promise<void> => rm(file, { force: true });
