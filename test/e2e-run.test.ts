@@ -89,6 +89,21 @@ test('closing the terminal of one ksapp run (SIGHUP) ends its app, never the dae
   assert.ok(await daemonGone(lab));
 });
 
+test('a tunnel already down when the daemon starts: the app starts frozen, and thaws when the tunnel comes up', async () => {
+  const config = await labConfig(lab, 'early');
+  await faultById('tunnel-down').inject(lab);
+  const child = ksappIn(lab, ['run', '--config', config, '--name', 'early', '--', 'sleep', '30']);
+  try {
+    assert.ok(await waitUntil(async () => (await groupFlags(path.join(parentDir(), 'early')))?.frozen === true, 5000), 'frozen');
+  } finally {
+    await faultById('tunnel-down').repair(lab);
+  }
+  assert.ok(await waitUntil(async () => (await groupFlags(path.join(parentDir(), 'early')))?.frozen === false, 8000), 'thawed');
+  child.kill('SIGTERM');
+  assert.equal((await child).exitCode, 143);
+  assert.ok(await daemonGone(lab));
+});
+
 test('bad input: a missing tunnel exits 2 with the fix, and leaves no rules or cgroups', async () => {
   const res = await ksappIn(lab, ['run', '--tunnel', 'nosuch0', '--', 'true']);
   assert.equal(res.exitCode, 2);

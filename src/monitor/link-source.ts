@@ -73,7 +73,9 @@ export class LinkSource extends EventEmitter {
     this.state = undefined; // no belief until a fresh snapshot
     this.buffered = [];
     const startedAt = Date.now();
-    const child = execa(this.ip, ['-o', 'monitor', 'link', 'address', 'route'], { reject: false, buffer: false, stdin: 'ignore', stderr: 'ignore' });
+    // setpriv --pdeathsig: a SIGKILLed daemon takes its ip monitor along (setpriv execs ip, same pid).
+    const child = execa('setpriv', ['--pdeathsig', 'TERM', '--', this.ip, '-o', 'monitor', 'link', 'address', 'route'],
+      { reject: false, buffer: false, stdin: 'ignore', stderr: 'ignore' });
     this.child = child;
     let rest = '';
     child.stdout?.setEncoding('utf8');

@@ -13,6 +13,9 @@ import { SerialQueue } from './serial.js';
 import { onTunnelDown, onTunnelUp } from './policies.js';
 import type { RouteChange, SupervisorEvent, TunnelTransition, TunnelWatch } from './types.js';
 
+/** How long the monitor gets at start to prove the tunnel up before the tunnel counts as down. */
+const START_GRACE_MS = 2000;
+
 /** How the supervisor is set up. */
 export interface SupervisorOptions {
   readonly tunnelIface: string;
@@ -37,6 +40,7 @@ export class Supervisor extends EventEmitter {
   tunnel: { state: 'up' | 'down' | 'unknown'; since: number; reason: string } = { state: 'unknown', since: Date.now(), reason: 'starting' };
   private readonly queue = new SerialQueue();
   private settings: Pick<SupervisorOptions, 'dns' | 'lan'>;
+  private startGrace: NodeJS.Timeout | undefined;
 
   constructor(readonly options: SupervisorOptions) {
     super();
@@ -85,6 +89,12 @@ export class Supervisor extends EventEmitter {
     this.options.monitor.on('transition', (t) => void this.onTransition(t));
     this.options.monitor.on('route', (r) => void this.onRoute(r));
     await this.options.monitor.start();
+    // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
+    this.startGrace = setTimeout(() => {
+      if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
+        void this.onTransition({ state: 'down', reason: 'the tunnel did not come up', at: Date.now() });
+      }
+    }, START_GRACE_MS);
   }
 
   /** Creates a protected app's group and rules; the caller then puts the app's first process in it. */
@@ -108,7 +118,7 @@ export class Supervisor extends EventEmitter {
       throw error;
     }
     this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
-    if (this.tunnel.state === 'down') await onTunnelDown(this, [app]);
+    if (this.tunnel.state !== 'up') await onTunnelDown(this, [app]);
     return app;
   }
 
@@ -181,6 +191,7 @@ export class Supervisor extends EventEmitter {
    * otherwise the rules stay in the kernel so the apps stay confined.
    */
   async stop(): Promise<void> {
+    clearTimeout(this.startGrace);
     await this.options.monitor.stop();
     for (const app of this.apps.values()) app.unwatch?.();
     if (this.apps.size > 0 || !this.parentGroup) return;

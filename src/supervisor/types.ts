@@ -29,6 +29,8 @@ export interface TunnelWatch {
   on(event: 'route', listener: (r: RouteChange) => void): unknown;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
+  /** The monitor's belief right now (down until every source has proven the tunnel up). */
+  readonly state?: 'up' | 'down';
 }
 
 /** A supervisor event, for the log, status and the dashboard. */
