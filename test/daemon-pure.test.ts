@@ -12,13 +12,14 @@ import type { Cgroup } from '../cgroups/index.js';
 const root = { pid: 1, uid: 0, gid: 0 };
 const bob = { pid: 2, uid: 1000, gid: 1000 };
 
-test('authority: root anything; users look, act on their own apps only, never register', () => {
+test('authority: root anything; users look, protect their own, act on their own apps only', () => {
   assert.doesNotThrow(() => authorize({ id: 1, op: 'release', name: 'x' }, root, 1000));
   assert.doesNotThrow(() => authorize({ id: 1, op: 'status' }, bob, undefined));
   assert.doesNotThrow(() => authorize({ id: 1, op: 'kill', name: 'x' }, bob, 1000));
   assert.throws(() => authorize({ id: 1, op: 'kill', name: 'x' }, bob, 0), AuthError);
   assert.throws(() => authorize({ id: 1, op: 'thaw', name: 'x' }, bob, 0), /belongs to uid 0, you are uid 1000/);
-  assert.throws(() => authorize({ id: 1, op: 'register', onDrop: 'freeze' }, bob, undefined), /needs root/);
+  assert.doesNotThrow(() => authorize({ id: 1, op: 'register', onDrop: 'freeze' }, bob, undefined));
+  assert.throws(() => authorize({ id: 1, op: 'enter', name: 'x', pid: 5 }, bob, 0), /belongs to uid 0/);
 });
 
 test('requests are schema-checked before they reach the daemon', () => {
