@@ -3,15 +3,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable, routeIntoTunnel, ROUTE_TABLE,
+  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable,
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
 import { inPlaceSurvivors, reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import { SerialQueue } from './serial.js';
-import { onTunnelDown, onTunnelUp } from './policies.js';
-import type { RouteChange, SupervisorEvent, TunnelTransition, TunnelWatch } from './types.js';
+import { onTunnelDown } from './policies.js';
+import { reactToRoute, reactToTransition } from './reactions.js';
+import type { SupervisorEvent, TunnelWatch } from './types.js';
 
 /** How long the monitor gets at start to prove the tunnel up before the tunnel counts as down. */
 const START_GRACE_MS = 2000;
@@ -86,13 +87,13 @@ export class Supervisor extends EventEmitter {
       this.watchExit(app);
       this.record({ type: 'app-recovered', app: app.name, detail: `${app.state}, policy ${app.onDrop}` });
     }
-    this.options.monitor.on('transition', (t) => void this.onTransition(t));
-    this.options.monitor.on('route', (r) => void this.onRoute(r));
+    this.options.monitor.on('transition', (t) => void reactToTransition(this, t));
+    this.options.monitor.on('route', (r) => void reactToRoute(this, r));
     await this.options.monitor.start();
     // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
     this.startGrace = setTimeout(() => {
       if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
-        void this.onTransition({ state: 'down', reason: 'the tunnel did not come up', at: Date.now() });
+        void reactToTransition(this, { state: 'down', reason: 'the tunnel did not come up', at: Date.now() });
       }
     }, START_GRACE_MS);
   }
@@ -174,16 +175,13 @@ export class Supervisor extends EventEmitter {
     };
   }
 
-  /** Per-app counters as the kernel holds them. */
+  /** Per-app packet counters as the kernel holds them, by app name. */
   async counters(): Promise<Map<string, { tunnel: number; tunnelBytes: number; dropped: number }>> {
     const facts = await readTable();
-    const result = new Map<string, { tunnel: number; tunnelBytes: number; dropped: number }>();
-    for (const app of this.apps.values()) {
-      const tx = facts?.counters.get(`tx_${app.id}`);
-      const drop = facts?.counters.get(`drop_${app.id}`);
-      result.set(app.name, { tunnel: tx?.packets ?? 0, tunnelBytes: tx?.bytes ?? 0, dropped: drop?.packets ?? 0 });
-    }
-    return result;
+    return new Map([...this.apps.values()].map((app) => {
+      const c = facts ? appCounters(facts, app.id) : { tunnelPackets: 0, tunnelBytes: 0, dropped: 0 };
+      return [app.name, { tunnel: c.tunnelPackets, tunnelBytes: c.tunnelBytes, dropped: c.dropped }];
+    }));
   }
 
   /**
@@ -207,43 +205,6 @@ export class Supervisor extends EventEmitter {
   /** Records an event and tells listeners (the daemon persists state on every event). */
   record(event: Omit<SupervisorEvent, 'at'>): void {
     this.emit('event', { at: Date.now(), ...event } satisfies SupervisorEvent);
-  }
-
-
-
-  private async onTransition(t: TunnelTransition): Promise<void> {
-    if (t.state === this.tunnel.state) return;
-    this.tunnel = { state: t.state, since: t.at, reason: t.reason };
-    const started = t.detectedAt ?? process.hrtime.bigint();
-    const apps = [...this.apps.values()];
-    try {
-      if (t.state === 'down') {
-        await onTunnelDown(this, apps);
-      } else {
-        await routeIntoTunnel(this.options.tunnelIface).catch((error: unknown) => this.record({ type: 'error', detail: String(error) }));
-        await onTunnelUp(this, apps);
-      }
-    } catch (error) {
-      this.record({ type: 'error', detail: String(error) });
-    }
-    const reactionMs = Number(process.hrtime.bigint() - started) / 1e6;
-    this.record({ type: t.state === 'down' ? 'tunnel-down' : 'tunnel-up', detail: t.reason, reactionMs });
-  }
-
-  /**
-   * Our routing table is ours alone: when something removes the tunnel route
-   * or the unreachable fallback while the tunnel is up, put it back (while it
-   * is missing, protected packets are unroutable — blocked, not leaked).
-   */
-  private async onRoute(r: RouteChange): Promise<void> {
-    if (!r.deleted || r.table !== String(ROUTE_TABLE) || r.dst !== 'default' || this.tunnel.state !== 'up') return;
-    try {
-      if (r.type === 'unreachable') await ensureRouting(null);
-      else await routeIntoTunnel(this.options.tunnelIface);
-      this.record({ type: 'route-restored', detail: `${r.type} default route in table ${ROUTE_TABLE}` });
-    } catch {
-      // The interface itself is going away: the link source reports that as a transition.
-    }
   }
 
   private ref(group: { path: string }): { nftPath: string; level: number } {
