@@ -1,15 +1,15 @@
-import { existsSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cgroupRoot } from '../../cgroups/index.js';
 import { requireInterface } from '../commands/tunnel-check.js';
 import { splitFamilies } from '../commands/families.js';
-import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
-import type { Status, StreamMessage } from '../ipc/protocol.js';
+import type { Status } from '../ipc/protocol.js';
+import { StatusStream } from './stream.js';
+import { configFileOf, loadDaemonConfig, writeResolvConf } from './daemon-config.js';
 import { DaemonClient } from '../ipc/client.js';
 import { answers, prepareSocketPath } from '../ipc/socket-path.js';
-import { resolvConfText } from '../launch/index.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
 import { saveApp, Supervisor, type App, type SupervisorEvent } from '../supervisor/index.js';
 import { watchConfig } from './config-watch.js';
@@ -17,8 +17,7 @@ import { EventLog } from './event-log.js';
 import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
-import { acquireLock } from './lock.js';
-import { KsappError } from '../errors.js';
+import { acquireLock, acquireParentLock } from './lock.js';
 import { AutoAdopter } from './auto-adopt.js';
 import type { Adoption } from '../adopt/index.js';
 import { appParent } from './systemd.js';
@@ -47,7 +46,7 @@ export class Daemon {
   private config!: Config;
   private configError: string | null = null;
   private readonly log: EventLog;
-  private readonly subscribers = new Set<(m: StreamMessage) => void>();
+  private readonly stream = new StatusStream(() => this.status(), () => this.checkIdle());
   private stopWatching: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -80,11 +79,11 @@ export class Daemon {
     // The lock outlives a leaving daemon's teardown, so a new one never starts while the old one still removes its table.
     this.releaseLock = await acquireLock(`${this.opts.socketPath}.lock`);
     await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
-    this.config = await this.loadInitialConfig();
+    this.config = await loadDaemonConfig(configFileOf(this.opts.configFile));
     this.iface = this.opts.tunnel ?? this.config.tunnel.interface ?? (await detectTunnel());
     await requireInterface(this.iface);
     await mkdir(this.runDir, { recursive: true, mode: 0o755 });
-    const resolvConf = await this.writeResolvConf();
+    const resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     const root = await cgroupRoot();
     const probe = this.config.tunnel.probe;
     this.monitor = new TunnelMonitor({
@@ -92,11 +91,7 @@ export class Daemon {
       probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
     });
     const cgroupParent = await appParent(root, this.config.cgroupParent);
-    // Two daemons (in two network namespaces) on one parent would take each other's apps for their own.
-    const parentLock = await acquireLock(`/run/ksapp/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
-      new KsappError(`cgroup parent ${cgroupParent} is used by another ksapp daemon (pid ${pid})`, {
-        code: 'PARENT_IN_USE', exitCode: 2, hint: 'give this daemon its own `cgroupParent:` in its config (one per network namespace)',
-      }));
+    const parentLock = await acquireParentLock(cgroupParent);
     const releaseSocketLock = this.releaseLock;
     this.releaseLock = async () => {
       await parentLock();
@@ -112,13 +107,14 @@ export class Daemon {
     await this.sup.start(saved?.cgroupParent === this.config.cgroupParent ? saved.apps : []);
     const handler = new DaemonHandler({
       sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
-      status: () => this.status(), subscribe: (send) => this.subscribe(send),
+      status: () => this.status(), subscribe: (send) => this.stream.subscribe(send),
     });
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();
     this.adopter = new AutoAdopter(this.sup, root, this.adoptions);
     await this.adopter.sync(this.config.apps);
-    if (this.opts.configFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined)) this.watch();
+    const configFile = configFileOf(this.opts.configFile);
+    if (configFile) this.watch(configFile);
     await this.save();
     this.checkIdle();
   }
@@ -164,21 +160,7 @@ export class Daemon {
     return this.opts.dns?.length ? [...this.opts.dns] : this.config.dns.servers;
   }
 
-  private async writeResolvConf(): Promise<string | null> {
-    const servers = this.dnsServers();
-    if (servers.length === 0) return null;
-    const file = path.join(this.runDir, 'resolv.conf');
-    await writeFile(file, resolvConfText(servers), { mode: 0o644 });
-    return file;
-  }
-
-  private async loadInitialConfig(): Promise<Config> {
-    if (this.opts.configFile) return loadConfig(this.opts.configFile);
-    return existsSync(DEFAULT_CONFIG_FILE) ? loadConfig(DEFAULT_CONFIG_FILE) : parseConfig('', 'built-in defaults');
-  }
-
-  private watch(): void {
-    const file = this.opts.configFile ?? DEFAULT_CONFIG_FILE;
+  private watch(file: string): void {
     this.stopWatching = watchConfig(file, (result) => {
       if (result instanceof Error) {
         this.configError = result.message;
@@ -196,34 +178,15 @@ export class Daemon {
 
   /** Applies a reloaded config's DNS and LAN settings in one firewall transaction. */
   private async applyConfig(): Promise<void> {
-    await this.writeResolvConf();
+    await writeResolvConf(this.runDir, this.dnsServers());
     await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
     await this.adopter?.sync(this.config.apps);
   }
 
   private onEvent(e: SupervisorEvent): void {
-    const record = this.log.add(e);
-    for (const send of this.subscribers) send({ type: 'event', event: record });
+    void this.stream.event(this.log.add(e));
     void this.save();
-    void this.broadcastStatus();
     this.checkIdle();
-  }
-
-  private subscribe(send: (m: StreamMessage) => void): () => void {
-    this.subscribers.add(send);
-    void this.status().then((status) => send({ type: 'status', status }));
-    const timer = setInterval(() => void this.status().then((status) => send({ type: 'status', status })), 1000);
-    return () => {
-      clearInterval(timer);
-      this.subscribers.delete(send);
-      this.checkIdle();
-    };
-  }
-
-  private async broadcastStatus(): Promise<void> {
-    if (this.subscribers.size === 0) return;
-    const status = await this.status();
-    for (const send of this.subscribers) send({ type: 'status', status });
   }
 
   private async save(): Promise<void> {

@@ -45,3 +45,11 @@ export async function acquireLock(
     await sleep(20);
   }
 }
+
+/** Two daemons (in two network namespaces) on one cgroup parent would take each other's apps for their own: one parent, one daemon. */
+export function acquireParentLock(cgroupParent: string): Promise<() => Promise<void>> {
+  return acquireLock(`/run/ksapp/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
+    new KsappError(`cgroup parent ${cgroupParent} is used by another ksapp daemon (pid ${pid})`, {
+      code: 'PARENT_IN_USE', exitCode: 2, hint: 'give this daemon its own `cgroupParent:` in its config (one per network namespace)',
+    }));
+}
