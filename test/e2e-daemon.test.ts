@@ -80,15 +80,15 @@ test('three apps with three policies: tunnel dropped and restored, each ends in 
     assert.ok(await waitUntil(async () => {
       const s = await status();
       return s.tunnel.state === 'down' && (await app('fz'))?.state === 'frozen' && (await app('bk'))?.state === 'blocked' && (await app('kl'))?.state === 'killed';
-    }, 5000, 50), JSON.stringify((await status()).apps.map((a) => [a.name, a.state])));
+    }, 10_000, 50), JSON.stringify((await status()).apps.map((a) => [a.name, a.state])));
     assert.equal(killed.exitCode, null, '`ksapp run --restart` waits for the tunnel instead of exiting');
   } finally {
     await faultById('tunnel-deleted').repair(lab);
   }
-  assert.ok(await waitUntil(async () => (await status()).apps.every((a) => a.state === 'running') && (await status()).tunnel.state === 'up', 8000, 100));
+  assert.ok(await waitUntil(async () => (await status()).apps.every((a) => a.state === 'running') && (await status()).tunnel.state === 'up', 15_000, 100));
   // --restart: the killed app is started again and sends through the tunnel.
   const back = Date.now();
-  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, `kskl${lab.suffix}`, back).viaTunnel > 0, 8000, 100), 'killed app restarted');
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, `kskl${lab.suffix}`, back).viaTunnel > 0, 15_000, 100), 'killed app restarted');
   for (const n of ['fz', 'kl', 'bk']) assert.equal(tally(await lab.received(), lab, `ks${n}${lab.suffix}`, t0).fromClient, 0, `${n} leaked`);
   const s = await status();
   assert.ok(s.tunnel.lastReactionMs !== null && s.events.some((e) => e.type === 'tunnel-down'));
