@@ -210,4 +210,11 @@ test('bad socket paths: not a socket, a second daemon on a live socket', async (
   const second = await ksappIn(lab, ['daemon', '--foreground', '--config', config], { timeout: 20_000 });
   assert.notEqual(second.exitCode, 0);
   assert.match(String(second.stderr), /another ksapp daemon \(pid \d+\)|already serving/);
+  // Another socket and another parent, same network namespace: its table would replace the first one's.
+  const otherConfig = path.join(lab.dir, 'other.yaml');
+  await writeFile(otherConfig, `tunnel:\n  interface: ${lab.tunnel.clientIface}\ncgroupParent: ksapp-t-${lab.suffix}-other\n`);
+  const third = await ksappIn(lab, ['--socket', path.join(lab.dir, 'other.sock'), 'daemon', '--foreground', '--config', otherConfig], { timeout: 20_000 });
+  assert.equal(third.exitCode, 1);
+  assert.match(String(third.stderr), /already owns the firewall of this network namespace/);
+  assert.ok(await status(), 'the first daemon still serves');
 });

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KsappError } from '../errors.js';
@@ -51,5 +51,18 @@ export function acquireParentLock(cgroupParent: string): Promise<() => Promise<v
   return acquireLock(`/run/ksapp/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
     new KsappError(`cgroup parent ${cgroupParent} is used by another ksapp daemon (pid ${pid})`, {
       code: 'PARENT_IN_USE', exitCode: 2, hint: 'give this daemon its own `cgroupParent:` in its config (one per network namespace)',
+    }));
+}
+
+/**
+ * One daemon per network namespace: table `inet ksapp` is the namespace's, and
+ * a second daemon would replace it with rules that know nothing of the first
+ * one's apps.
+ */
+export async function acquireNetnsLock(): Promise<() => Promise<void>> {
+  const netns = (await stat('/proc/self/ns/net')).ino;
+  return acquireLock(`/run/ksapp/netns-${netns}.lock`, 3000, (pid) =>
+    new KsappError(`another ksapp daemon (pid ${pid}) already owns the firewall of this network namespace`, {
+      code: 'NETNS_IN_USE', exitCode: 1, hint: 'talk to that one (its --socket), or stop it first; one daemon per network namespace',
     }));
 }

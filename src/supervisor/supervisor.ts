@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, readTable, removeRouting, removeTable,
+  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable,
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
@@ -64,8 +64,8 @@ export class Supervisor extends EventEmitter {
     const existed = existsSync(this.parentPath);
     const parent = await Cgroup.create(this.parentPath);
     this.parentGroup = parent;
-    let remove: Cgroup[];
-    let keep: App[];
+    let remove: Cgroup[] = [];
+    let keep: App[] = [];
     try {
       await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
       const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
@@ -76,10 +76,12 @@ export class Supervisor extends EventEmitter {
       // the rule still meet the egress check.
       await this.sync();
       await ensureRouting(null);
+      this.options.monitor.on('transition', (t) => void reactToTransition(this, t));
+      this.options.monitor.on('route', (r) => void reactToRoute(this, r));
+      // After the apps are back, so the first transition acts on them too.
+      await this.options.monitor.start();
     } catch (error) {
-      // A refused start leaves nothing of its own behind (a parent that held groups before stays).
-      this.apps.clear();
-      if (!existed) await parent.remove().catch(() => undefined);
+      await this.undoStart(existed, keep.length > 0);
       throw error;
     }
     for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
@@ -87,15 +89,30 @@ export class Supervisor extends EventEmitter {
       this.watchExit(app);
       this.record({ type: 'app-recovered', app: app.name, detail: `${app.state}, policy ${app.onDrop}` });
     }
-    this.options.monitor.on('transition', (t) => void reactToTransition(this, t));
-    this.options.monitor.on('route', (r) => void reactToRoute(this, r));
-    await this.options.monitor.start();
     // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
     this.startGrace = setTimeout(() => {
       if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
         void reactToTransition(this, { state: 'down', reason: 'the tunnel did not come up', at: Date.now() });
       }
     }, START_GRACE_MS);
+  }
+
+  /**
+   * A refused start (a foreign table, no cgroup match, a bad tunnel or probe)
+   * leaves nothing of its own behind — but rules that confine apps a previous
+   * daemon left stay, and so does a parent that existed before.
+   */
+  private async undoStart(parentExisted: boolean, appsAlive: boolean): Promise<void> {
+    await Promise.resolve(this.options.monitor.stop()).catch(() => undefined);
+    this.apps.clear();
+    if (appsAlive) return;
+    if (!parentExisted) {
+      await this.queue.run(async () => {
+        if ((await readTable().catch(() => undefined))?.counters.has(FORMAT_MARKER)) await removeTable();
+        await removeRouting();
+      }).catch(() => undefined);
+      await this.parentGroup?.remove().catch(() => undefined);
+    }
   }
 
   /** Creates a protected app's group and rules; the caller then puts the app's first process in it. */
