@@ -1,6 +1,7 @@
 // End-to-end: `ksapp run` in a real lab (client, ISP, wireguard-go VPN server, internet host).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,7 +114,18 @@ test('bad input: a missing tunnel exits 2 with the fix, and leaves no rules or c
   assert.match(String(missing.stderr), /command not found: no-such-program-xyz/);
   const bad = await ksappIn(lab, ['run', '--on-drop', 'pause', '--', 'true']);
   assert.equal(bad.exitCode, 2);
+  // The client's physical interface is no tunnel: refused after the checks, with nothing left behind.
+  const config = await labConfig(lab, 'nottunnel');
+  const veth = await ksappIn(lab, ['run', '--config', config, '--tunnel', `ci${lab.suffix}`, '--', 'true']);
+  assert.equal(veth.exitCode, 2, String(veth.stderr));
+  assert.match(String(veth.stderr), /not a tunnel/);
+  const probe = path.join(lab.dir, 'badprobe.yaml');
+  await writeFile(probe, `tunnel:\n  interface: ${lab.tunnel.clientIface}\n  probe: { address: ${lab.addr.internet4}, interval: 500ms, failures: 3 }\ncgroupParent: ksapp-t-${lab.suffix}\n`);
+  const outside = await ksappIn(lab, ['run', '--config', probe, '--', 'true']);
+  assert.equal(outside.exitCode, 2, String(outside.stderr));
+  assert.match(String(outside.stderr), /probe address .* is outside the tunnel/);
   assert.equal(await tableExists(lab), false);
+  assert.equal(existsSync(parentDir()), false);
 });
 
 test('leak scenarios: six faults, not one protected packet from the client address, app frozen and thawed', async () => {
