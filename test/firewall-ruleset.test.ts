@@ -102,19 +102,24 @@ test('transactions replace or remove the table atomically', () => {
   assert.equal(removeTransaction(), 'table inet ksapp\ndelete table inet ksapp\n');
 });
 
-test('read-back parses nft JSON and finds what is missing', () => {
-  const json = JSON.stringify({ nftables: [
+test('read-back parses nft JSON (counters and the family\'s chains, other tables ignored) and finds what is missing', () => {
+  const counters = JSON.stringify({ nftables: [
     { metainfo: { version: '1.0.6' } },
-    { table: { family: 'inet', name: 'ksapp' } },
     { counter: { family: 'inet', table: 'ksapp', name: 'ksapp_format_1', packets: 0, bytes: 0 } },
     { counter: { family: 'inet', table: 'ksapp', name: 'tx_1', packets: 5, bytes: 420 } },
-    ...['classify', 'egress', 'egress_protected', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel', 'app_1'].map((name) => ({ chain: { name } })),
-    { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } }, { rule: { chain: 'classify' } },
+    { counter: { family: 'inet', table: 'ksapp', name: 'drop_1', packets: 2, bytes: 120 } },
   ] });
-  const facts = parseTableJson(json);
+  const chains = JSON.stringify({ nftables: [
+    ...['classify', 'egress', 'egress_protected', 'ingress', 'dns_guard', 'dns_redirect', 'snat_tunnel', 'app_1', 'protect_1', 'app_7']
+      .map((name) => ({ chain: { family: 'inet', table: name === 'app_7' ? 'other' : 'ksapp', name } })),
+  ] });
+  const facts = parseTableJson(counters, chains);
   assert.deepEqual(facts.counters.get('tx_1'), { packets: 5, bytes: 420 });
+  assert.equal(facts.chains.has('app_7'), false, 'another table\'s chain is not ours');
   assert.deepEqual(verifyTable(facts, { ...base, apps: [app(1)] }), []);
-  assert.match(verifyTable(facts, { ...base, apps: [app(1), app(2)] }).join(';'), /classify holds 3 rules, expected 4.*app_2/);
+  assert.match(verifyTable(facts, { ...base, apps: [app(1), app(2)] }).join(';'), /chain app_2 \(app2\) missing.*counter tx_2/);
+  assert.match(verifyTable(facts, base).join(';'), /apps no longer protected remain: app_1/);
+  assert.match(verifyTable(parseTableJson(chains), base).join(';'), /format marker/);
 });
 
 test('the fwmark ip rule is recognised in ip -j rule output', () => {

@@ -4,10 +4,11 @@ import type { FirewallPolicy } from './policy.js';
 import { parseTableJson, verifyTable, type TableFacts } from './readback.js';
 import { FORMAT_MARKER, TABLE, quote, removeTransaction, replaceTransaction } from './ruleset.js';
 
-/** Reads table `inet ksapp` from the kernel; undefined when there is none. */
+/** Reads what identifies table `inet ksapp` (its counters and chain names, not its rules); undefined when there is none. */
 export async function readTable(): Promise<TableFacts | undefined> {
   try {
-    return parseTableJson(await runTool(tools.nft, ['-j', 'list', 'table', 'inet', TABLE]));
+    const counters = await runTool(tools.nft, ['-j', 'list', 'counters', 'table', 'inet', TABLE]);
+    return parseTableJson(counters, await runTool(tools.nft, ['-j', 'list', 'chains', 'inet']));
   } catch (error) {
     if (error instanceof ToolError && /No such file or directory/.test(error.stderr)) return undefined;
     throw new FirewallError('cannot read the ksapp firewall table', { code: 'FW_READ', cause: error });
