@@ -1,6 +1,5 @@
 import { constants } from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import type { Command } from '../cli/args.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectOrStart } from '../daemon/autostart.js';
@@ -8,7 +7,7 @@ import { KsappError } from '../errors.js';
 import type { DaemonClient } from '../ipc/client.js';
 import type { Registration, StreamMessage } from '../ipc/protocol.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
-import { invokingUser, launchArgv, requireCommand, startStopped, waitStopped } from '../launch/index.js';
+import { invokingUser, launchArgv, requireCommand, spawnApp, startStopped, waitStopped, type AppProcess } from '../launch/index.js';
 import { formatError } from '../errors.js';
 
 type RunCommand = Extract<Command, { kind: 'run' }>;
@@ -35,13 +34,13 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     });
     const command = [executable, ...cmd.command.slice(1)];
     const [file, args] = launchArgv({ procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command });
-    const start = (): ResultPromise => (isRoot() ? execa(file, args, { stdio: 'inherit', reject: false }) : startThroughDaemon(client, reg.name, command));
+    const start = (): AppProcess => (isRoot() ? spawnApp(file, args) : startThroughDaemon(client, reg.name, command));
     for (;;) {
       const waitRestart = new Promise<'restart'>((resolve) => { restart = () => resolve('restart'); });
       const status = await supervise(start());
       // Killed by the kill switch with --restart: wait for the tunnel, then start the same command again.
       if (!(cmd.restart && cmd.onDrop === 'kill' && status === 128 + constants.signals.SIGKILL)) {
-        await client.request({ op: 'finished', name: reg.name }).catch(() => undefined);
+        // Closing the connection tells the daemon we are done; it cleans up without keeping us waiting.
         return status;
       }
       await waitRestart;
@@ -79,8 +78,9 @@ const isRoot = (): boolean => process.getuid?.() === 0;
  * namespace: the app is started stopped, the daemon moves it into its group
  * after checking it is this client's own child, and only then does it run.
  */
-function startThroughDaemon(client: DaemonClient, name: string, command: readonly string[]): ResultPromise {
-  const child = startStopped(command);
+function startThroughDaemon(client: DaemonClient, name: string, command: readonly string[]): AppProcess {
+  const app = startStopped(command);
+  const { child } = app;
   const pid = child.pid;
   void (async () => {
     const entered = pid !== undefined && (await waitStopped(pid)) &&
@@ -91,17 +91,15 @@ function startThroughDaemon(client: DaemonClient, name: string, command: readonl
     // Never let the app run unless it is in its group.
     child.kill(entered ? 'SIGCONT' : 'SIGKILL');
   })();
-  return child as unknown as ResultPromise;
+  return app;
 }
 
 /** Waits for the child, forwarding signals, and returns a shell-style exit status. */
-async function supervise(child: ResultPromise): Promise<number> {
-  const forward = (signal: NodeJS.Signals): void => { child.kill(signal); };
+async function supervise(app: AppProcess): Promise<number> {
+  const forward = (signal: NodeJS.Signals): void => { app.child.kill(signal); };
   for (const s of FORWARDED) process.on(s, forward);
   try {
-    const result = await child;
-    if (result.signal) return 128 + (constants.signals[result.signal] ?? 0);
-    return result.exitCode ?? 1;
+    return await app.status;
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
   }

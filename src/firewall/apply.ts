@@ -7,8 +7,11 @@ import { FORMAT_MARKER, TABLE, quote, removeTransaction, replaceTransaction } fr
 /** Reads what identifies table `inet ksapp` (its counters and chain names, not its rules); undefined when there is none. */
 export async function readTable(): Promise<TableFacts | undefined> {
   try {
-    const counters = await runTool(tools.nft, ['-j', 'list', 'counters', 'table', 'inet', TABLE]);
-    return parseTableJson(counters, await runTool(tools.nft, ['-j', 'list', 'chains', 'inet']));
+    const [counters, chains] = await Promise.all([
+      runTool(tools.nft, ['-j', 'list', 'counters', 'table', 'inet', TABLE]),
+      runTool(tools.nft, ['-j', 'list', 'chains', 'inet']),
+    ]);
+    return parseTableJson(counters, chains);
   } catch (error) {
     if (error instanceof ToolError && /No such file or directory/.test(error.stderr)) return undefined;
     throw new FirewallError('cannot read the ksapp firewall table', { code: 'FW_READ', cause: error });
@@ -33,7 +36,9 @@ export async function requireOwnTable(): Promise<TableFacts | undefined> {
  * then reads it back. A table written by something else is never replaced.
  */
 export async function applyPolicy(policy: FirewallPolicy): Promise<TableFacts> {
-  await requireOwnTable();
+  // Once this process has written and read back its own table, the table is ours: the check is not repeated
+  // on every app start (each check is two nft runs on `ksapp run`'s path).
+  if (!ownTableSeen) await requireOwnTable();
   try {
     await runTool(tools.nft, ['-f', '-'], replaceTransaction(policy));
   } catch (error) {
@@ -46,16 +51,21 @@ export async function applyPolicy(policy: FirewallPolicy): Promise<TableFacts> {
   const after = await readTable();
   const problems = after ? verifyTable(after, policy) : ['table missing after apply'];
   if (!after || problems.length > 0) {
+    ownTableSeen = false;
     throw new FirewallError(`the kernel's ksapp table does not hold what was applied: ${problems.join('; ')}`, {
       code: 'FW_VERIFY',
       userFixable: false,
     });
   }
+  ownTableSeen = true;
   return after;
 }
 
+let ownTableSeen = false;
+
 /** Removes table `inet ksapp` (no error when it is already gone). */
 export async function removeTable(): Promise<void> {
+  ownTableSeen = false;
   await runTool(tools.nft, ['-f', '-'], removeTransaction());
 }
 

@@ -2,3 +2,4 @@ export * from './launcher.js';
 export * from './user.js';
 export * from './resolve-command.js';
 export * from './stopped-start.js';
+export * from './spawn-app.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa, type ResultPromise } from 'execa';
+import { spawnApp, type AppProcess } from './spawn-app.js';
 
 /**
  * Starts the app stopped: a shell that stops itself before it execs the app,
@@ -8,8 +8,8 @@ import { execa, type ResultPromise } from 'execa';
  * app has run yet (the way an unprivileged `ksapp run` gets classified before
  * its first instruction). The caller resumes it with SIGCONT.
  */
-export function startStopped(command: readonly string[]): ResultPromise<{ stdio: 'inherit'; reject: false }> {
-  return execa('/bin/sh', ['-c', 'kill -STOP $$ && exec "$@"', 'ksapp-launch', ...command], { stdio: 'inherit', reject: false });
+export function startStopped(command: readonly string[]): AppProcess {
+  return spawnApp('/bin/sh', ['-c', 'kill -STOP $$ && exec "$@"', 'ksapp-launch', ...command]);
 }
 
 /** The one-letter state of a process from /proc/PID/stat (pure parse). */
