@@ -131,6 +131,27 @@ test('a config rule adopts a matching process started later, within the measured
   assert.ok(await waitUntil(async () => (await app('watched')) === undefined, 5000, 50), 'removed when it exits');
 });
 
+test('release after a daemon restart still puts adopted processes back where they came from', async () => {
+  const child = unconfined(['sleep', '60']);
+  await sleep(200);
+  // A group of its own to come from, so going back there cannot be mistaken for the root fallback.
+  const origin = await Cgroup.create(path.join(root, `ksapp-orig-${lab.suffix}`));
+  await origin.addPid(child.pid!);
+  const before = (await readFile(`/proc/${child.pid}/cgroup`, 'utf8')).trim();
+  assert.match(before, new RegExp(`ksapp-orig-${lab.suffix}`));
+  assert.equal((await ksappIn(lab, ['protect', '--pid', String(child.pid), '--name', 'sleeper'])).exitCode, 0);
+  assert.notEqual((await readFile(`/proc/${child.pid}/cgroup`, 'utf8')).trim(), before);
+  daemon!.kill('SIGTERM');
+  await daemon;
+  daemon = ksappIn(lab, ['daemon', '--foreground', '--config', path.join(lab.dir, 'protect.yaml')]);
+  assert.ok(await waitUntil(async () => (await app('sleeper').catch(() => undefined)) !== undefined, 10_000, 100), 'taken back');
+  assert.equal((await ksappIn(lab, ['release', 'sleeper'])).exitCode, 0);
+  assert.equal((await readFile(`/proc/${child.pid}/cgroup`, 'utf8')).trim(), before);
+  child.kill('SIGTERM');
+  await child;
+  await origin.remove();
+});
+
 test('bad input: each a clear error, nothing half adopted', async () => {
   const before = (await status()).apps.length;
   const cases: Array<[string[], RegExp]> = [

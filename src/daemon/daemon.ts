@@ -106,7 +106,10 @@ export class Daemon {
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
     const saved = await readState(this.stateFile);
-    await this.sup.start(saved?.cgroupParent === this.config.cgroupParent ? saved.apps : []);
+    const savedApps = saved?.cgroupParent === this.config.cgroupParent ? saved.apps : [];
+    await this.sup.start(savedApps);
+    // Where adopted processes came from survives the daemon, so release still puts them back.
+    for (const app of savedApps) if (app.adoption && this.sup.apps.has(app.name)) this.adoptions.set(app.name, app.adoption);
     const handler = new DaemonHandler({
       sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send) => this.stream.subscribe(send),
@@ -194,7 +197,8 @@ export class Daemon {
   private async save(): Promise<void> {
     if (!this.sup || this.stopping && this.sup.apps.size === 0) return;
     await writeState(this.stateFile, {
-      version: 1, cgroupParent: this.config.cgroupParent, apps: [...this.sup.apps.values()].map(saveApp),
+      version: 1, cgroupParent: this.config.cgroupParent,
+      apps: [...this.sup.apps.values()].map((a) => ({ ...saveApp(a), ...(this.adoptions.has(a.name) ? { adoption: this.adoptions.get(a.name) } : {}) })),
     }).catch(() => undefined);
   }
 

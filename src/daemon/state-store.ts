@@ -1,11 +1,15 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { Adoption } from '../adopt/index.js';
 import type { SavedApp } from '../supervisor/index.js';
+
+/** An app as saved, with where its adopted processes came from (for release after a restart). */
+export type SavedDaemonApp = SavedApp & { readonly adoption?: Adoption };
 
 /** What the daemon writes to disk so a restarted daemon can take its apps back. */
 export interface SavedState {
   readonly version: 1;
   readonly cgroupParent: string;
-  readonly apps: readonly SavedApp[];
+  readonly apps: readonly SavedDaemonApp[];
 }
 
 /** Reads the saved state; a missing or unreadable file means nothing was saved (the kernel still holds the truth). */
