@@ -131,11 +131,17 @@ test('a config rule adopts a matching process started later, within the measured
   assert.ok(await waitUntil(async () => (await app('watched')) === undefined, 5000, 50), 'removed when it exits');
 });
 
-test('release after a daemon restart still puts adopted processes back where they came from', async () => {
+test('release after a daemon restart still puts adopted processes back where they came from', async (t) => {
   const child = unconfined(['sleep', '60']);
   await sleep(200);
   // A group of its own to come from, so going back there cannot be mistaken for the root fallback.
   const origin = await Cgroup.create(path.join(root, `ksapp-orig-${lab.suffix}`));
+  t.after(async () => {
+    child.kill('SIGKILL');
+    await child;
+    await origin.kill().catch(() => undefined);
+    await origin.remove().catch(() => undefined);
+  });
   await origin.addPid(child.pid!);
   const before = (await readFile(`/proc/${child.pid}/cgroup`, 'utf8')).trim();
   assert.match(before, new RegExp(`ksapp-orig-${lab.suffix}`));
@@ -147,9 +153,6 @@ test('release after a daemon restart still puts adopted processes back where the
   assert.ok(await waitUntil(async () => (await app('sleeper').catch(() => undefined)) !== undefined, 10_000, 100), 'taken back');
   assert.equal((await ksappIn(lab, ['release', 'sleeper'])).exitCode, 0);
   assert.equal((await readFile(`/proc/${child.pid}/cgroup`, 'utf8')).trim(), before);
-  child.kill('SIGTERM');
-  await child;
-  await origin.remove();
 });
 
 test('bad input: each a clear error, nothing half adopted', async () => {
