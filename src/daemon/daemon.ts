@@ -55,6 +55,8 @@ export class Daemon {
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly adoptions = new Map<string, Adoption>();
   private adopter: AutoAdopter | undefined;
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.runDir = `${opts.socketPath}.d`;
@@ -189,17 +191,33 @@ export class Daemon {
   }
 
   private onEvent(e: SupervisorEvent): void {
-    void this.stream.event(this.log.add(e));
+    this.stream.event(this.log.add(e));
     void this.save();
     this.checkIdle();
   }
 
-  private async save(): Promise<void> {
-    if (!this.sup || this.stopping && this.sup.apps.size === 0) return;
-    await writeState(this.stateFile, {
-      version: 1, cgroupParent: this.config.cgroupParent,
-      apps: [...this.sup.apps.values()].map((a) => ({ ...saveApp(a), ...(this.adoptions.has(a.name) ? { adoption: this.adoptions.get(a.name) } : {}) })),
-    }).catch(() => undefined);
+  /**
+   * Writes the state; saves asked for while one is on disk's way are folded
+   * into one more, so a burst of events never races two writers and the last
+   * write is always the newest state.
+   */
+  private save(): Promise<void> {
+    if (this.saving) {
+      this.saveAgain = true;
+      return this.saving;
+    }
+    this.saving = (async () => {
+      do {
+        this.saveAgain = false;
+        if (!this.sup || (this.stopping && this.sup.apps.size === 0)) break;
+        await writeState(this.stateFile, {
+          version: 1, cgroupParent: this.config.cgroupParent,
+          apps: [...this.sup.apps.values()].map((a) => ({ ...saveApp(a), ...(this.adoptions.has(a.name) ? { adoption: this.adoptions.get(a.name) } : {}) })),
+        }).catch(() => undefined);
+      } while (this.saveAgain);
+      this.saving = undefined; // in the same tick as the last check, so no request falls between
+    })();
+    return this.saving;
   }
 
   /** A daemon started by `ksapp run` leaves once nothing is protected and nobody is connected. */
