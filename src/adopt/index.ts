@@ -11,4 +11,4 @@ export { parseInodeColumn } from './net-tables.js';
 export { unitCgroup, resolveCgroupPath, parseShow } from './unit.js';
 export { rewriteDesktopEntry, parseExec, quoteExecArg, isWrapped, launcherTarget, desktopSearchDirs, pickDesktopFile } from './launcher.js';
 export { watchExecs, type ExecWatcher, type ExecEvent, type PollOptions } from './exec-watch.js';
-export { parseStat, parseStatus, parseExeLink, parseSocketLink, parsePasswd, isKernelThread } from './proc.js';
+export { parseStat, parseStatus, parseExeLink, parseSocketLink, parsePasswd, isKernelThread, readStat, readStatus } from './proc.js';

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { findMatching, watchExecs, type Adoption, type ExecWatcher, type MatchRule } from '../adopt/index.js';
+import { findMatching, readStatus, watchExecs, type Adoption, type ExecWatcher, type MatchRule } from '../adopt/index.js';
 import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { adoptInto, protectedPids } from './protect.js';
@@ -53,7 +52,7 @@ export class AutoAdopter {
       const started = Date.now();
       try {
         const existing = this.sup.apps.get(app.name);
-        const owner = Number(/^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pids[0]}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
+        const owner = (await readStatus(pids[0]!))?.uid ?? 0;
         const target = existing ?? (await this.sup.addApp({
           name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: false, uid: owner, origin: 'config',
         }));

@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Cgroup, parseProcCgroup } from '../../cgroups/index.js';
+import { Cgroup } from '../../cgroups/index.js';
 import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
-import { release, type Adoption } from '../adopt/index.js';
+import { procCgroup, readStat, readStatus, release, type Adoption } from '../adopt/index.js';
 import { protect } from './protect.js';
 import type { Config } from '../config/index.js';
 import { configUser, startConfigApp } from './start-app.js';
@@ -82,12 +81,9 @@ export class DaemonHandler implements RequestHandler {
    */
   private async enter(name: string, pid: number, session: Session): Promise<{ pid: number }> {
     const app = findApp(this.ctx.sup, name);
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-    const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
-    const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
-    const stopped = /\) T /.test(stat);
-    if (!stat || ppid !== session.peer.pid || (session.peer.uid !== 0 && uid !== session.peer.uid) || !stopped) {
+    const [stat, status] = await Promise.all([readStat(pid), readStatus(pid)]);
+    const owned = session.peer.uid === 0 || status?.uid === session.peer.uid;
+    if (!stat || stat.ppid !== session.peer.pid || !owned || stat.state !== 'T') {
       throw new SupervisorError(`process ${pid} is not your own stopped child`, {
         code: 'NOT_AUTHORIZED', hint: '`enter` is for the launcher of `ksapp run` only',
       });
@@ -127,7 +123,7 @@ export class DaemonHandler implements RequestHandler {
       name, onDrop: r.onDrop ?? 'freeze', allowLan: r.allowLan ?? false, restart: r.restart ?? false,
       uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run',
     });
-    const from = await readFile(`/proc/${session.peer.pid}/cgroup`, 'utf8').then(parseProcCgroup, () => undefined);
+    const from = await procCgroup(session.peer.pid);
     if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));

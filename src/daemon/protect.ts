@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  closeOldSockets, findByExe, findByPid, moveInto, resolveCgroupPath, unitCgroup, type Adoption, type Found,
+  closeOldSockets, findByExe, findByPid, moveInto, readStat, readStatus, resolveCgroupPath, unitCgroup, type Adoption, type Found,
 } from '../adopt/index.js';
 import { Cgroup } from '../../cgroups/index.js';
 import { forgetFlows } from '../firewall/index.js';
@@ -22,11 +21,7 @@ export interface ProtectResult {
 
 type ProtectRequest = Extract<Request, { op: 'protect' }>;
 
-const uidOf = async (pid: number): Promise<number | undefined> => {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
-  return uid === undefined ? undefined : Number(uid);
-};
+const uidOf = async (pid: number): Promise<number | undefined> => (await readStatus(pid))?.uid;
 
 /** A non-root user may protect only their own processes: freezing someone else's would stop it. */
 async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<void> {
@@ -66,7 +61,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
   }
   const found: Found = r.pid !== undefined ? await findByPid(r.pid, { exclude: await protectedPids(sup) }) : await findByExe(r.exe!, { exclude: await protectedPids(sup) });
   await requireOwned(found.roots, peer);
-  const comm = (await readFile(`/proc/${found.roots[0]}/comm`, 'utf8').catch(() => 'app')).trim();
+  const comm = (await readStat(found.roots[0]!))?.comm ?? 'app';
   const name = r.name ?? uniqueName(defaultAppName(comm), taken);
   const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
   const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
