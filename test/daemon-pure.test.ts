@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { authorize, AuthError } from '../src/daemon/authorize.js';
 import { delegatedBase } from '../src/daemon/systemd.js';
-import { parsePasswd } from '../src/daemon/users.js';
+import { parsePasswd } from '../src/users.js';
 import { LineSplitter } from '../src/ipc/lines.js';
 import { parseRequest, RequestError } from '../src/ipc/validate.js';
 import { reconcile, saveApp } from '../src/supervisor/reconcile.js';

@@ -1,4 +1,5 @@
 // Small readers and pure parsers of /proc, shared by find, move, sockets and exec-watch.
+import { parseAccounts } from '../users.js';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** The kernel's PF_KTHREAD bit in the flags field of /proc/PID/stat. */
@@ -53,13 +54,10 @@ export function parseSocketLink(link: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Parses /etc/passwd into uid by user name. */
+/** Parses /etc/passwd into uid by user name (the first entry of a name wins, as getpwnam does). */
 export function parsePasswd(text: string): Map<string, number> {
   const users = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const [name, , uid] = line.split(':');
-    if (name && uid !== undefined && /^\d+$/.test(uid) && !users.has(name)) users.set(name, Number(uid));
-  }
+  for (const a of parseAccounts(text)) if (!users.has(a.name)) users.set(a.name, a.uid);
   return users;
 }
 

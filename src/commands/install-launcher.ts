@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { desktopSearchDirs, launcherTarget, pickDesktopFile, rewriteDesktopEntry } from '../adopt/index.js';
 import type { Command } from '../cli/args.js';
 import { KsappError } from '../errors.js';
-import { findAccount } from '../daemon/users.js';
+import { findAccount } from '../users.js';
 
 type InstallLauncherCommand = Extract<Command, { kind: 'install-launcher' }>;
 

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/index.js';
 import { waitForEvents } from '../../cgroups/index.js';
 import { launchArgv, requireCommand } from '../launch/index.js';
 import { SupervisorError, type App, type Supervisor } from '../supervisor/index.js';
-import { findAccount } from './users.js';
+import { findAccount } from '../users.js';
 
 /** The account a config app runs as: its `user`, else root. */
 export function configUser(app: AppConfig): { uid: number; gid: number } | null {

@@ -1,6 +1,6 @@
 import type { AppStatus, EventRecord, Status, TunnelStatus } from '../ipc/protocol.js';
 import type { App } from '../supervisor/index.js';
-import { userName } from './users.js';
+import { userName } from '../users.js';
 
 /** Everything a status is made of, gathered by the daemon. */
 export interface StatusInputs {
