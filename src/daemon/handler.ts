@@ -44,8 +44,6 @@ export class DaemonHandler implements RequestHandler {
         return this.ctx.status();
       case 'register':
         return this.register(request, session);
-      case 'finished':
-        return this.finished(request.name);
       case 'freeze':
         return freezeApp(sup, request.name);
       case 'thaw':
@@ -131,10 +129,10 @@ export class DaemonHandler implements RequestHandler {
   }
 
   /** The client that started the app stopped driving it: remove it if empty, else watch it until it is. */
-  private async finished(name: string): Promise<{ remaining: number }> {
+  private async finished(name: string): Promise<void> {
     const { sup } = this.ctx;
     const app = sup.apps.get(name);
-    if (!app) return { remaining: 0 };
+    if (!app) return;
     const pids = await app.cgroup.allPids().catch(() => []);
     if (pids.length === 0) {
       await sup.removeApp(name);
@@ -142,7 +140,6 @@ export class DaemonHandler implements RequestHandler {
     } else {
       sup.watchExit(app);
     }
-    return { remaining: pids.length };
   }
 
   /** Stops protecting an app: its processes go back where they came from, its group and rules go. */

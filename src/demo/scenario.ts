@@ -6,7 +6,7 @@ import { fixturePath } from '../lab/index.js';
 import { tally } from './classify.js';
 import type { FaultSpec } from './faults.js';
 import { startProtected, totalSent, type ProtectedRun } from './ksapp-process.js';
-import { groupFlags, waitUntil } from './wait.js';
+import { groupFlags, tableExists, waitUntil } from './wait.js';
 
 /** The outcome of one injected fault. */
 export interface FaultResult {
@@ -142,8 +142,4 @@ async function lastReaction(eventLog: string, since: number): Promise<number | n
   const downs = lines.map((l) => JSON.parse(l) as { type: string; at: number; reactionMs?: number })
     .filter((e) => e.type === 'tunnel-down' && e.at >= since);
   return downs.at(-1)?.reactionMs ?? null;
-}
-
-async function tableExists(lab: Lab): Promise<boolean> {
-  return lab.exec('client', ['nft', 'list', 'table', 'inet', 'ksapp']).then(() => true, () => false);
 }

@@ -1,3 +1,4 @@
+import type { Lab } from '../lab/index.js';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -19,4 +20,9 @@ export async function groupFlags(cgroupPath: string): Promise<{ frozen: boolean;
   } catch {
     return undefined;
   }
+}
+
+/** Whether table `inet ksapp` exists in the lab's client namespace. */
+export function tableExists(lab: Pick<Lab, 'exec'>): Promise<boolean> {
+  return lab.exec('client', ['nft', 'list', 'table', 'inet', 'ksapp']).then(() => true, () => false);
 }

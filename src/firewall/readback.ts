@@ -7,8 +7,6 @@ export interface TableFacts {
   readonly chains: ReadonlySet<string>;
   /** Named counters with their values. */
   readonly counters: ReadonlyMap<string, { packets: number; bytes: number }>;
-  /** Number of rules per chain. */
-  readonly ruleCounts: ReadonlyMap<string, number>;
 }
 
 type NftItem = Record<string, Record<string, unknown> | undefined>;
@@ -19,7 +17,6 @@ export function parseTableJson(...jsons: string[]): TableFacts {
     .filter((item) => Object.values(item).every((v) => v === undefined || v.table === undefined || v.table === 'ksapp'));
   const chains = new Set<string>();
   const counters = new Map<string, { packets: number; bytes: number }>();
-  const ruleCounts = new Map<string, number>();
   for (const item of items) {
     if (item.chain) chains.add(String(item.chain.name));
     if (item.counter) {
@@ -28,12 +25,8 @@ export function parseTableJson(...jsons: string[]): TableFacts {
         bytes: Number(item.counter.bytes ?? 0),
       });
     }
-    if (item.rule) {
-      const chain = String(item.rule.chain);
-      ruleCounts.set(chain, (ruleCounts.get(chain) ?? 0) + 1);
-    }
   }
-  return { chains, counters, ruleCounts };
+  return { chains, counters };
 }
 
 /** Lists what the kernel table lacks compared with the policy; empty when it holds what was meant. */

@@ -71,7 +71,7 @@ export type Request =
   | { id: number; op: 'status' }
   | { id: number; op: 'subscribe' }
   | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string }
-  | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'finished' | 'start'; name: string }
+  | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'start'; name: string }
   | { id: number; op: 'enter'; name: string; pid: number }
   | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop?: DropPolicy };
 

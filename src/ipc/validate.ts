@@ -12,7 +12,7 @@ const POLICIES = new Set(['freeze', 'kill', 'block']);
 const ALLOWED: Record<string, readonly string[]> = {
   status: [], subscribe: [],
   register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd'],
-  freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], finished: ['name'], start: ['name'], enter: ['name', 'pid'],
+  freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], start: ['name'], enter: ['name', 'pid'],
   protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop'],
 };
 
@@ -34,7 +34,7 @@ export function parseRequest(line: string): Request {
     if (key !== 'id' && key !== 'op' && !ALLOWED[op]!.includes(key)) throw new RequestError(`unknown field "${key}" for ${op}`, id);
   }
   const check = (ok: boolean, what: string): void => { if (!ok) throw new RequestError(`${op}: ${what}`, id); };
-  if (r.name !== undefined || ['freeze', 'thaw', 'kill', 'release', 'finished', 'start', 'enter'].includes(op)) {
+  if (r.name !== undefined || ['freeze', 'thaw', 'kill', 'release', 'start', 'enter'].includes(op)) {
     check(typeof r.name === 'string' && NAME.test(r.name), 'name must be 1-64 characters of A-Z a-z 0-9 . _ -');
   }
   if (op === 'register' || op === 'protect') check(r.onDrop === undefined || POLICIES.has(r.onDrop as string), 'onDrop must be freeze, kill or block');

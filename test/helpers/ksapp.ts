@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { waitUntil } from '../../src/demo/wait.js';
-import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
+import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import { CLI_PATH } from '../../src/demo/ksapp-process.js';
+import { tableExists, waitUntil } from '../../src/demo/wait.js';
 import type { Lab } from '../../src/lab/index.js';
+
+export { tableExists };
 
 /** Writes a config for ksapp in the lab's client namespace and returns its path. */
 export async function labConfig(lab: Lab, name: string, extra = ''): Promise<string> {
@@ -37,10 +39,6 @@ export async function daemonGone(lab: Lab, timeoutMs = 5000): Promise<boolean> {
   return waitUntil(async () => !existsSync(`${labSocket(lab)}.lock`) && !(await tableExists(lab)), timeoutMs, 50);
 }
 
-/** Whether table inet ksapp exists in the lab's client namespace. */
-export function tableExists(lab: Lab): Promise<boolean> {
-  return lab.exec('client', ['nft', 'list', 'table', 'inet', 'ksapp']).then(() => true, () => false);
-}
 
 /** Kills whatever is left in a test's cgroup parent and removes the groups (cgroups are not per namespace). */
 export async function removeTestGroups(lab: Lab): Promise<void> {
