@@ -10,6 +10,7 @@ import { faultById } from '../src/demo/faults.js';
 import { groupFlags, waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
+import { writeLabConfig } from '../src/demo/lab-config.js';
 import { ksappIn, labSocket, removeTestGroups } from './helpers/ksapp.js';
 
 let lab: Lab;
@@ -21,13 +22,11 @@ const children: Array<ReturnType<typeof ksappIn>> = [];
 before(async () => {
   lab = await createLab({ mode: 'app-only' });
   root = await cgroupRoot();
-  config = path.join(lab.dir, 'daemon.yaml');
-  await writeFile(config, [
-    'tunnel:', `  interface: ${lab.tunnel.clientIface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`, `cgroupParent: ksapp-t-${lab.suffix}`,
-    'apps:', '  - name: cfgapp', `    command: [${process.execPath}, ${fixturePath('sender.mjs')}, --tag, kscfg${lab.suffix}, --to, ${lab.addr.internet4}, --interval, '50']`,
-    '    onDrop: freeze', '',
-  ].join('\n'));
+  config = await writeLabConfig(lab, 'daemon', {
+    cgroupParent: `ksapp-t-${lab.suffix}`, probe: true,
+    extra: ['apps:', '  - name: cfgapp', `    command: [${process.execPath}, ${fixturePath('sender.mjs')}, --tag, kscfg${lab.suffix}, --to, ${lab.addr.internet4}, --interval, '50']`,
+      '    onDrop: freeze'],
+  });
   // A non-root user must reach the socket: the lab keeps its files below a directory only root may list.
   await chmod(lab.dir, 0o755);
   await chmod(path.dirname(lab.dir), 0o711);

@@ -1,4 +1,5 @@
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
+import { writeLabConfig } from './lab-config.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -47,14 +48,8 @@ export interface ProtectedOptions {
 
 /** Writes the run's config and starts `ksapp run -- node sender.mjs …` in the client namespace. */
 export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<ProtectedRun> {
-  const config = path.join(lab.dir, `${o.name}.yaml`);
+  const config = await writeLabConfig(lab, o.name, { cgroupParent: o.cgroupParent, probe: true, extra: o.extraConfig === undefined ? [] : [o.extraConfig] });
   const eventLog = path.join(lab.dir, `${o.name}.events.jsonl`);
-  await writeFile(config, [
-    `tunnel:`, `  interface: ${lab.tunnel.clientIface}`,
-    `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`,
-    `cgroupParent: ${o.cgroupParent}`, o.extraConfig ?? '',
-  ].join('\n'));
   const sender = [process.execPath, fixturePath('sender.mjs'), '--tag', o.tag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6,
     '--interval', '40', ...(o.senderArgs ?? [])];
   const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--config', config, '--name', o.name,

@@ -1,23 +1,17 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import { CLI_PATH } from '../../src/demo/ksapp-process.js';
+import { writeLabConfig } from '../../src/demo/lab-config.js';
 import { tableExists, waitUntil } from '../../src/demo/wait.js';
 import type { Lab } from '../../src/lab/index.js';
 
 export { tableExists };
 
 /** Writes a config for ksapp in the lab's client namespace and returns its path. */
-export async function labConfig(lab: Lab, name: string, extra = ''): Promise<string> {
-  const file = path.join(lab.dir, `${name}.yaml`);
-  await writeFile(file, [
-    'tunnel:', `  interface: ${lab.tunnel.clientIface}`,
-    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`,
-    `cgroupParent: ksapp-t-${lab.suffix}`, extra,
-  ].join('\n'));
-  return file;
+export function labConfig(lab: Lab, name: string, extra = ''): Promise<string> {
+  return writeLabConfig(lab, name, { cgroupParent: `ksapp-t-${lab.suffix}`, extra: extra ? [extra] : [] });
 }
 
 /** The daemon socket of a lab: one daemon per network namespace. */

@@ -5,19 +5,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { waitUntil } from '../../src/demo/wait.js';
+import { writeLabConfig } from '../../src/demo/lab-config.js';
 import { execIn, fixturePath, type Lab, type Received } from '../../src/lab/index.js';
 import { runTool } from '../../src/tools.js';
 import { ksappIn } from './ksapp.js';
 
 /** Writes a ksapp config for the lab (own cgroup parent) and returns its path. */
-export async function leakConfig(lab: Lab, name: string, parent: string, extra: readonly string[] = []): Promise<string> {
-  const file = path.join(lab.dir, `${name}.yaml`);
-  await writeFile(file, [
-    'tunnel:', `  interface: ${lab.tunnel.clientIface}`,
-    `dns: { servers: [${lab.tunnel.server4}, "${lab.tunnel.server6}"] }`,
-    `cgroupParent: ${parent}`, ...extra,
-  ].join('\n') + '\n');
-  return file;
+export function leakConfig(lab: Lab, name: string, parent: string, extra: readonly string[] = []): Promise<string> {
+  return writeLabConfig(lab, name, { cgroupParent: parent, extra });
 }
 
 /** The sender fixture's argv. */
