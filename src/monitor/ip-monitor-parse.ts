@@ -1,3 +1,4 @@
+import type { SnapshotAddr } from './link-snapshot.js';
 // Pure parser of `ip -o monitor link address route` output (iproute2 6.1).
 // Lines are one event each because of -o; multi-line details are joined with `\`.
 // Names in address and route lines come from ip's own ifindex→name cache, which is
@@ -19,20 +20,12 @@ export interface LinkEvent {
 }
 
 /** An address added to or removed from an interface. */
-export interface AddrEvent {
+export interface AddrEvent extends SnapshotAddr {
   kind: 'addr';
   deleted: boolean;
   ifindex: number;
   /** The name ip had cached for ifindex (may be stale after a rename). */
   ifname: string;
-  family: 'inet' | 'inet6';
-  address: string;
-  prefixlen: number;
-  /** The point-to-point peer (`peer X/N`), when there is one. */
-  peer?: string;
-  scope: string;
-  /** Not usable for traffic yet (DAD running) or never (DAD failed). */
-  tentative: boolean;
 }
 
 /** A route added or removed (any table). */

@@ -8,8 +8,10 @@ export interface SnapshotAddr {
   family: 'inet' | 'inet6';
   address: string;
   prefixlen: number;
+  /** The point-to-point peer (`peer X/N`), when there is one. */
   peer?: string;
   scope: string;
+  /** Not usable for traffic yet (DAD running) or never (DAD failed). */
   tentative: boolean;
 }
 
