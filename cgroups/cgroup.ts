@@ -105,6 +105,12 @@ export class Cgroup {
 
   /** SIGKILLs every process in the subtree via cgroup.kill (forks included) and resolves once it is empty. */
   async kill(timeoutMs = 2000): Promise<void> {
+    await this.sendKill();
+    await this.waitEmpty(timeoutMs);
+  }
+
+  /** Writes cgroup.kill: every process in the subtree is sent SIGKILL; they may not be gone yet. */
+  async sendKill(): Promise<void> {
     const file = path.join(this.path, 'cgroup.kill');
     try {
       await writeControlRaw(file, '1');
@@ -114,6 +120,10 @@ export class Cgroup {
       }
       throw cgroupErrorFor('kill cgroup', file, cause);
     }
+  }
+
+  /** Resolves once cgroup.events says `populated 0` (after sendKill: once every process has died). */
+  async waitEmpty(timeoutMs = 2000): Promise<void> {
     await waitForEvents(this.eventsFile, (e) => !e.populated, timeoutMs, {
       action: `empty ${this.path} after cgroup.kill`,
       hint: 'a process may be stuck in uninterruptible I/O (state D); it dies once the I/O completes',

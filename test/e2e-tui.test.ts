@@ -67,6 +67,7 @@ test('the dashboard shows both apps running and the tunnel up, then DOWN and fro
   const table = async (): Promise<string> => (await screen()).split('── events')[0] ?? '';
   assert.ok(await waitUntil(async () => new RegExp(`${selected}\\s+(✗ killed|○ exited)`).test(await table()) || !(await table()).includes(selected), 5000, 100), await screen());
   assert.match(await table(), new RegExp(`${other}\\s+● running`));
-  assert.match(await screen(), new RegExp(`killed\\s+${selected}: by request`));
+  const killedEvent = new RegExp(`killed\\s+${selected}: by request`);
+  assert.ok(await waitUntil(async () => killedEvent.test(await screen()), 3000, 100), `the event log shows the kill:\n${await screen()}`);
   await key('q');
 });

@@ -48,6 +48,8 @@ export async function thawApp(sup: Supervisor, name: string): Promise<void> {
 export async function killApp(sup: Supervisor, name: string): Promise<void> {
   const app = findApp(sup, name);
   app.state = 'killed';
-  await app.cgroup.kill();
+  // Recorded once the signal is sent, before the group empties: the exit it causes comes after it in the log.
+  await app.cgroup.sendKill();
   sup.record({ type: 'app-killed', app: name, detail: 'by request' });
+  await app.cgroup.waitEmpty();
 }

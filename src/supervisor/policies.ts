@@ -15,8 +15,9 @@ export async function onTunnelDown(sup: Supervisor, apps: readonly App[]): Promi
       sup.record({ type: 'app-frozen', app: app.name, detail: 'tunnel down' });
     } else if (app.onDrop === 'kill' && app.state === 'running') {
       app.state = 'killed';
-      await app.cgroup.kill();
+      await app.cgroup.sendKill();
       sup.record({ type: 'app-killed', app: app.name, detail: 'tunnel down' });
+      await app.cgroup.waitEmpty();
     } else if (app.onDrop === 'block' && !app.blocked) {
       app.blocked = true;
       app.state = 'blocked';
