@@ -47,7 +47,7 @@ function problem(text: string): string {
 describe('parseConfig: valid files', () => {
   test('the design example parses into ms durations and filled defaults', () => {
     const expected: Config = {
-      tunnel: { interface: 'wg0', handshakeTimeout: 180_000, probe: { address: '10.66.0.1', interval: 500, failures: 3 } },
+      tunnel: { interface: 'wg0', handshakeTimeout: 180_000, probe: { address: '10.66.0.1', interval: 500, failures: 3 }, holdDown: 250, maxHoldDown: 30_000 },
       lan: { allow: false, ranges: [...LAN_RANGES] },
       dns: { servers: ['10.66.0.1'] },
       cgroupParent: 'ksapp',
@@ -58,7 +58,7 @@ describe('parseConfig: valid files', () => {
 
   test('an empty file, a comment-only file and a bare document marker are the empty config', () => {
     const empty: Config = {
-      tunnel: { handshakeTimeout: 180_000 },
+      tunnel: { handshakeTimeout: 180_000, holdDown: 250, maxHoldDown: 30_000 },
       lan: { allow: false, ranges: [...LAN_RANGES] },
       dns: { servers: [] },
       cgroupParent: 'ksapp',
@@ -69,7 +69,7 @@ describe('parseConfig: valid files', () => {
 
   test('defaults inside sections: handshake timeout, probe interval and failures, app policy', () => {
     const config = parseConfig('tunnel:\n  probe: { address: "fd00::1" }\napps:\n  - { name: a, command: [a] }\n');
-    assert.deepEqual(config.tunnel, { handshakeTimeout: 180_000, probe: { address: 'fd00::1', interval: 500, failures: 3 } });
+    assert.deepEqual(config.tunnel, { handshakeTimeout: 180_000, probe: { address: 'fd00::1', interval: 500, failures: 3 }, holdDown: 250, maxHoldDown: 30_000 });
     assert.deepEqual(config.apps[0], { name: 'a', command: ['a'], onDrop: 'freeze', restart: false, allowLan: false });
   });
 
@@ -236,6 +236,14 @@ describe('parseConfig: each error with its line and column', () => {
   test('restart only with onDrop: kill', () => {
     assert.equal(problem('apps:\n  - name: a\n    command: [a]\n    restart: true\n'), 'config.yaml:4:14: apps[0].restart only applies with onDrop: kill (onDrop is freeze)');
     assert.equal(parseConfig('apps:\n  - { name: a, command: [a], onDrop: kill, restart: true }\n').apps[0]?.restart, true);
+  });
+
+  test('hold-down: durations, and the maximum no shorter than the base', () => {
+    const tunnel = parseConfig('tunnel:\n  holdDown: 1s\n  maxHoldDown: 1m\n').tunnel;
+    assert.equal(tunnel.holdDown, 1000);
+    assert.equal(tunnel.maxHoldDown, 60_000);
+    assert.equal(problem('tunnel:\n  holdDown: 5s\n  maxHoldDown: 1s\n'), 'config.yaml:3:16: tunnel.maxHoldDown must be at least holdDown (5000 ms), got 1000 ms');
+    assert.match(problem('tunnel:\n  holdDown: 0ms\n'), /^config\.yaml:2:13: tunnel\.holdDown /);
   });
 
   test('wrong node kinds: a list where a mapping belongs and the reverse', () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { authorize, AuthError } from '../src/daemon/authorize.js';
 import { delegatedBase } from '../src/daemon/systemd.js';
+import { settingsNeedingRestart } from '../src/daemon/daemon-config.js';
+import { parseConfig } from '../src/config/index.js';
 import { parsePasswd } from '../src/users.js';
 import { LineSplitter } from '../src/ipc/lines.js';
 import { parseRequest, RequestError } from '../src/ipc/validate.js';
@@ -73,4 +75,15 @@ test('systemd delegation and passwd parsing', () => {
   assert.equal(delegatedBase('0::/system.slice/ksapp.service\n', {}), undefined);
   assert.equal(delegatedBase('0::/user.slice/session-1.scope\n', { INVOCATION_ID: 'x' }), undefined);
   assert.equal(parsePasswd('root:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n').get(1000), 'bob');
+});
+
+test('a reload names the settings that wait for the next daemon start, and only those', () => {
+  const before = parseConfig('tunnel:\n  probe: { address: 10.66.0.1 }\ndns: { servers: [10.66.0.1] }\n');
+  const inUse = { inUse: 'wg0', fromFlag: false };
+  assert.deepEqual(settingsNeedingRestart(before, before, inUse), []);
+  // DNS, LAN and apps are applied live; the interface the daemon auto-detected is no change when the file names it.
+  assert.deepEqual(settingsNeedingRestart(before, parseConfig('tunnel:\n  interface: wg0\n  probe: { address: 10.66.0.1 }\nlan: { allow: true }\n'), inUse), []);
+  const after = parseConfig('tunnel:\n  interface: wg1\n  holdDown: 1s\n  probe: { address: 10.66.0.1, interval: 1s }\ncgroupParent: other\n');
+  assert.deepEqual(settingsNeedingRestart(before, after, inUse), ['tunnel.interface', 'tunnel.probe', 'tunnel.holdDown', 'cgroupParent']);
+  assert.deepEqual(settingsNeedingRestart(before, after, { inUse: 'wg0', fromFlag: true }), ['tunnel.probe', 'tunnel.holdDown', 'cgroupParent']);
 });

@@ -165,9 +165,14 @@ test('config edited live: valid, invalid (kept last good, reported), valid again
   await writeFile(config, `${good}\nbogus: 1\n`);
   assert.ok(await waitUntil(async () => (await status()).config.error !== null, 5000, 100));
   assert.match((await status()).config.error!, /bogus/);
-  await writeFile(config, good.replace(/dns: \{ servers: \[[^\]]*\] \}/, `dns: { servers: [${lab.tunnel.server4}] }`));
+  // DNS applies at once; a new probe interval can't reach the running monitor, and the reload says so.
+  const edited = good.replace(/dns: \{ servers: \[[^\]]*\] \}/, `dns: { servers: [${lab.tunnel.server4}] }`).replace('interval: 300ms', 'interval: 400ms');
+  assert.notEqual(edited, good);
+  await writeFile(config, edited);
   assert.ok(await waitUntil(async () => (await status()).config.error === null, 5000, 100));
-  assert.ok((await status()).events.some((e) => e.type === 'config-reloaded'));
+  assert.ok(await waitUntil(async () => (await status()).events.some((e) => e.type === 'config-reloaded'), 5000, 100));
+  const reload = (await status()).events.filter((e) => e.type === 'config-reloaded').at(-1);
+  assert.match(reload?.detail ?? '', /\(tunnel\.probe take effect at the next daemon start\)/);
 });
 
 test('a route into the tunnel removed from our table by someone else is put back', async () => {

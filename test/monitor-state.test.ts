@@ -100,6 +100,8 @@ test('monitor options: bad values are rejected with exit code 2', () => {
     [{ ...good, iface: 'bad name' }, /not a valid interface name/],
     [{ ...good, iface: 'averyveryverylongname' }, /not a valid interface name/],
     [{ ...good, tunnelCidrs: ['10.0.0.0/40'] }, /not a CIDR prefix/],
+    [{ ...good, holdMs: -1 }, /hold-down must not be negative/],
+    [{ ...good, holdMs: 1000, maxHoldMs: 500 }, /maximum hold-down 500 ms is below the hold-down 1000 ms/],
   ];
   for (const [options, message] of cases) {
     assert.throws(() => validateOptions(options as typeof good), (e: MonitorError) =>

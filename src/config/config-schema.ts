@@ -1,7 +1,7 @@
 import { isPrivateRange, LAN_RANGES } from './ip.js';
 import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
 import {
-  DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
+  DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
 } from './types.js';
 
 const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -28,11 +28,23 @@ const probe = object({
   failures: { schema: int(1), default: DEFAULT_PROBE_FAILURES },
 });
 
-const tunnel = object({
-  interface: { schema: name(IFACE_NAME, 'an interface name of 1 to 15 letters, digits or ._@-') },
-  handshakeTimeout: { schema: duration, default: DEFAULT_HANDSHAKE_TIMEOUT_MS },
-  probe: { schema: probe },
-});
+const tunnel = object(
+  {
+    interface: { schema: name(IFACE_NAME, 'an interface name of 1 to 15 letters, digits or ._@-') },
+    handshakeTimeout: { schema: duration, default: DEFAULT_HANDSHAKE_TIMEOUT_MS },
+    probe: { schema: probe },
+    holdDown: { schema: duration, default: DEFAULT_HOLD_DOWN_MS },
+    maxHoldDown: { schema: duration, default: DEFAULT_MAX_HOLD_DOWN_MS },
+  },
+  (value, report) => {
+    const { holdDown, maxHoldDown } = value;
+    if (typeof holdDown === 'number' && typeof maxHoldDown === 'number' && maxHoldDown < holdDown) {
+      report('.maxHoldDown', `must be at least holdDown (${holdDown} ms), got ${maxHoldDown} ms`);
+    }
+  },
+);
+
+const TUNNEL_DEFAULTS = { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS, holdDown: DEFAULT_HOLD_DOWN_MS, maxHoldDown: DEFAULT_MAX_HOLD_DOWN_MS };
 
 const lan = object({
   allow: { schema: bool, default: false },
@@ -93,7 +105,7 @@ const apps = list(app, {
 
 /** The schema of the whole config file (design.md, section "Config file"). */
 export const configSchema: Schema = object({
-  tunnel: { schema: tunnel, default: { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS } },
+  tunnel: { schema: tunnel, default: TUNNEL_DEFAULTS },
   lan: { schema: lan, default: { allow: false, ranges: [...LAN_RANGES] } },
   dns: { schema: object({ servers: { schema: list(ipLiteral), default: [] } }), default: { servers: [] } },
   cgroupParent: {

@@ -20,6 +20,10 @@ export interface TunnelConfig {
   /** A WireGuard handshake older than this (ms) means the tunnel is down. */
   handshakeTimeout: number;
   probe?: ProbeConfig;
+  /** Healthy time required before up after a down (ms); doubled after each flap. */
+  holdDown: number;
+  /** Cap of the doubled hold-down (ms). */
+  maxHoldDown: number;
 }
 
 /** Direct LAN access for protected apps. */
@@ -74,6 +78,10 @@ export interface Config {
 export const DEFAULT_CONFIG_FILE = '/etc/ksapp/config.yaml';
 /** WireGuard rekeys every 2 minutes and gives up after 180 s, so an older handshake means a dead peer. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 180_000;
+/** Default healthy time before a tunnel that was down counts as up again. */
+export const DEFAULT_HOLD_DOWN_MS = 250;
+/** Default cap of the hold-down a flapping tunnel doubles up to. */
+export const DEFAULT_MAX_HOLD_DOWN_MS = 30_000;
 /** Default probe interval; with 3 failures a silent death is seen within 2 s. */
 export const DEFAULT_PROBE_INTERVAL_MS = 500;
 /** Default number of consecutive lost probes that mean down. */

@@ -21,3 +21,19 @@ export async function writeResolvConf(runDir: string, servers: readonly string[]
   await writeFile(file, resolvConfText(servers), { mode: 0o644 });
   return file;
 }
+
+/**
+ * The settings of a reloaded config that a running daemon cannot apply (its tunnel monitor and its cgroup
+ * parent are fixed at start), named as in the file, so the reload can say they wait for the next start.
+ */
+export function settingsNeedingRestart(before: Config, after: Config, iface: { inUse: string; fromFlag: boolean }): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // An interface named by --tunnel wins over the file; one left out of the file was auto-detected at start.
+  if (!iface.fromFlag && (after.tunnel.interface ?? iface.inUse) !== iface.inUse) changed.push('tunnel.interface');
+  for (const key of ['handshakeTimeout', 'probe', 'holdDown', 'maxHoldDown'] as const) {
+    if (!same(before.tunnel[key], after.tunnel[key])) changed.push(`tunnel.${key}`);
+  }
+  if (before.cgroupParent !== after.cgroupParent) changed.push('cgroupParent');
+  return changed;
+}

@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
 import type { Status } from '../ipc/protocol.js';
 import { StatusStream } from './stream.js';
-import { configFileOf, loadDaemonConfig, writeResolvConf } from './daemon-config.js';
+import { configFileOf, loadDaemonConfig, settingsNeedingRestart, writeResolvConf } from './daemon-config.js';
 import { DaemonClient } from '../ipc/client.js';
 import { answers, prepareSocketPath } from '../ipc/socket-path.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
@@ -90,6 +90,7 @@ export class Daemon {
     const probe = this.config.tunnel.probe;
     this.monitor = new TunnelMonitor({
       iface: this.iface, handshakeTimeoutMs: this.config.tunnel.handshakeTimeout,
+      holdMs: this.config.tunnel.holdDown, maxHoldMs: this.config.tunnel.maxHoldDown,
       probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
     });
     const cgroupParent = await appParent(root, this.config.cgroupParent);
@@ -175,10 +176,10 @@ export class Daemon {
         return;
       }
       this.configError = null;
-      const tunnelChanged = (this.opts.tunnel ?? result.tunnel.interface ?? this.iface) !== this.iface;
+      const pending = settingsNeedingRestart(this.config, result, { inUse: this.iface, fromFlag: this.opts.tunnel !== undefined });
       this.config = result;
       void this.applyConfig().then(() => this.sup.record({
-        type: 'config-reloaded', detail: tunnelChanged ? `${file} (the tunnel interface changes at the next daemon start)` : file,
+        type: 'config-reloaded', detail: pending.length ? `${file} (${pending.join(', ')} take effect at the next daemon start)` : file,
       }), (error: Error) => this.sup.record({ type: 'config-error', detail: error.message }));
     });
   }

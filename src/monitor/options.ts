@@ -26,6 +26,8 @@ export function validateOptions(o: TunnelMonitorOptions): void {
   };
   if (!/^[^\s/:]{1,15}$/.test(o.iface)) bad(`"${o.iface}" is not a valid interface name`, 'use a name such as wg0 (1-15 characters, no spaces, / or :)');
   if (!(o.handshakeTimeoutMs > 0)) bad(`handshake timeout must be positive, got ${o.handshakeTimeoutMs} ms`, 'use e.g. 180s');
+  if (o.holdMs !== undefined && !(o.holdMs >= 0)) bad(`hold-down must not be negative, got ${o.holdMs} ms`, 'use e.g. 250ms');
+  if (o.maxHoldMs !== undefined && !(o.maxHoldMs >= (o.holdMs ?? 0))) bad(`maximum hold-down ${o.maxHoldMs} ms is below the hold-down ${o.holdMs ?? 0} ms`, 'make maxHoldDown at least holdDown');
   for (const cidr of o.tunnelCidrs ?? []) if (!isCidr(cidr)) bad(`"${cidr}" is not a CIDR prefix`, 'write prefixes like 10.66.0.0/24');
   const p = o.probe;
   if (!p) return;
