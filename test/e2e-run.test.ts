@@ -1,6 +1,6 @@
 // End-to-end: `ksapp run` in a real lab (client, ISP, wireguard-go VPN server, internet host).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -35,6 +35,17 @@ test('the app is in its ksapp cgroup before its first instruction, and exits wit
   assert.equal(seven.exitCode, 7);
   assert.ok(await daemonGone(lab), 'the daemon ksapp run started left and removed its table');
   assert.equal(existsSync(parentDir()), false, 'cgroups removed');
+});
+
+test('with no tunnel DNS configured the app still gets its own mount namespace, where local resolver sockets are hidden', async () => {
+  const config = path.join(lab.dir, 'nodns.yaml');
+  await writeFile(config, `tunnel:\n  interface: ${lab.tunnel.clientIface}\ncgroupParent: ksapp-t-${lab.suffix}\n`);
+  const res = await ksappIn(lab, ['run', '--config', config, '--name', 'nodns', '--', 'readlink', '/proc/self/ns/mnt']);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  assert.match(String(res.stdout), /^mnt:\[\d+\]$/m);
+  assert.notEqual(String(res.stdout).trim(), readlinkSync('/proc/self/ns/mnt'), 'a private mount namespace even without DNS servers');
+  assert.match(String(res.stderr), /no DNS server for the tunnel/, 'ksapp run says lookups are blocked, and how to fix it');
+  assert.ok(await daemonGone(lab));
 });
 
 test("a socket opened as the app's first act is already confined to the tunnel", async () => {

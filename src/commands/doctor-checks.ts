@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, cgroupRoot, nftCgroupPath } from '../../cgroups/index.js';
 import { checkCgroupMatchSupport } from '../firewall/index.js';
+import { localDnsBypasses } from '../launch/index.js';
 import { runTool, tools } from '../tools.js';
 
 /** One prerequisite and what to do when it is missing. */
@@ -43,6 +44,13 @@ export async function runChecks(): Promise<CheckResult[]> {
     detail: 'userspace WireGuard for `ksapp demo` and the tests', fix: APT('wireguard-go'), optional: true,
   });
   results.push({ name: '/dev/net/tun', ok: existsSync('/dev/net/tun'), detail: 'needed by wireguard-go', fix: 'modprobe tun', optional: true });
+  const bypass = localDnsBypasses();
+  results.push({
+    name: 'local resolvers', ok: bypass.length === 0, optional: true,
+    detail: bypass.length === 0 ? 'no local resolver socket that lookups of adopted apps would go around the tunnel through'
+      : `lookups of adopted apps and of non-root \`ksapp run\` go through ${bypass.join(' and ')}, outside the tunnel`,
+    fix: 'start sensitive apps with `sudo ksapp run` (their lookups stay in the tunnel), or remove resolve from hosts: in /etc/nsswitch.conf',
+  });
   results.push(...(await cgroupChecks(root)));
   return results;
 }

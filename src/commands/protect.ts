@@ -1,6 +1,7 @@
 import type { Command } from '../cli/args.js';
 import type { ProtectResult } from '../daemon/protect.js';
 import { DaemonClient } from '../ipc/client.js';
+import { dnsBypassWarning } from '../launch/index.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
 
 type ProtectCommand = Extract<Command, { kind: 'protect' }>;
@@ -15,6 +16,8 @@ export function formatProtect(r: ProtectResult): string {
     for (const u of r.unprotected) lines.push(`  ${u}`);
     lines.push(`restart it to protect it: ksapp kill ${r.name}, then start it again (through ksapp run, or let a config rule adopt it)`);
   }
+  const dns = dnsBypassWarning(r.name, r.dnsBypass);
+  if (dns) lines.push(`warning: ${dns}`);
   return lines.join('\n');
 }
 

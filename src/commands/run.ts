@@ -7,7 +7,7 @@ import { KsappError } from '../errors.js';
 import type { DaemonClient } from '../ipc/client.js';
 import type { Registration, StreamMessage } from '../ipc/protocol.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
-import { invokingUser, launchArgv, requireCommand, spawnApp, startStopped, waitStopped, type AppProcess } from '../launch/index.js';
+import { dnsBypassWarning, invokingUser, launchArgv, localDnsBypasses, requireCommand, spawnApp, startStopped, waitStopped, type AppProcess } from '../launch/index.js';
 import { formatError } from '../errors.js';
 
 type RunCommand = Extract<Command, { kind: 'run' }>;
@@ -33,6 +33,7 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
       if (!closing) process.stderr.write('ksapp: lost the daemon; the app stays confined by the firewall, but is no longer frozen on tunnel loss\n');
     });
     const command = [executable, ...cmd.command.slice(1)];
+    for (const line of dnsNotices(reg)) process.stderr.write(`ksapp: ${line}\n`);
     const [file, args] = launchArgv({ procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command });
     const start = (): AppProcess => (isRoot() ? spawnApp(file, args) : startThroughDaemon(client, reg.name, command));
     for (;;) {
@@ -72,6 +73,19 @@ async function registerApp(cmd: RunCommand, executable: string): Promise<{ clien
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
+
+/** What the user must know about the app's name lookups before it starts (one line each). */
+function dnsNotices(reg: Registration): string[] {
+  const notices: string[] = [];
+  if (reg.resolvConf === null) {
+    notices.push('no DNS server for the tunnel is configured (--dns ADDR or dns.servers): this app\'s lookups to a loopback resolver are dropped, ' +
+      'and lookups to other resolvers travel the tunnel unchanged; give your VPN\'s resolver to make them work');
+  }
+  // Without root there is no private mount namespace to hide local resolver sockets in.
+  const bypass = isRoot() ? null : dnsBypassWarning(reg.name, localDnsBypasses());
+  if (bypass) notices.push(`warning: ${bypass}`);
+  return notices;
+}
 
 /**
  * Without root the launcher cannot write cgroup.procs or make a mount

@@ -4,6 +4,7 @@ import {
 } from '../adopt/index.js';
 import { Cgroup } from '../../cgroups/index.js';
 import { forgetFlows } from '../firewall/index.js';
+import { localDnsBypasses } from '../launch/index.js';
 import type { PeerCred } from '../ipc/peercred.js';
 import type { Request } from '../ipc/protocol.js';
 import { defaultAppName, SupervisorError, uniqueName, type App, type Supervisor } from '../supervisor/index.js';
@@ -17,6 +18,8 @@ export interface ProtectResult {
   /** Why the app is not fully protected (frozen, needs a restart); empty when it is. */
   readonly unprotected: readonly string[];
   readonly listenersClosed: readonly string[];
+  /** Local resolvers whose lookups for the app leave outside the tunnel (it has no private mount namespace). */
+  readonly dnsBypass: readonly string[];
 }
 
 type ProtectRequest = Extract<Request, { op: 'protect' }>;
@@ -100,10 +103,12 @@ async function finish(sup: Supervisor, app: App, moved: number, gone: number, so
   } else {
     sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}${note}` });
   }
+  const dnsBypass = localDnsBypasses();
+  if (dnsBypass.length > 0) sup.record({ type: 'dns-bypass', app: app.name, detail: `lookups through ${dnsBypass.join(' and ')} leave outside the tunnel (start it with sudo ksapp run to close this)` });
   sup.watchExit(app);
   return {
     name: app.name, cgroup: app.cgroup.path, moved, gone, unprotected,
-    listenersClosed: sockets.listenersClosed.map((s) => `${s.kind} ${s.local ?? s.inode}`),
+    listenersClosed: sockets.listenersClosed.map((s) => `${s.kind} ${s.local ?? s.inode}`), dnsBypass,
   };
 }
 

@@ -3,3 +3,4 @@ export * from './user.js';
 export * from './resolve-command.js';
 export * from './stopped-start.js';
 export * from './spawn-app.js';
+export * from './dns-gaps.js';

@@ -4,10 +4,12 @@
  * The launcher is a tiny POSIX shell program that writes its own pid into the
  * app's cgroup.procs and only then execs the app, so the app's first
  * instruction already runs confined (no spawn-then-move window). It runs in a
- * private mount namespace where /etc/resolv.conf names the tunnel's resolvers
- * and local resolver sockets (systemd-resolved's varlink, nscd) are hidden, so
- * name lookups cannot go around the tunnel through a local daemon. User data
- * only ever travels as positional parameters, never as script text.
+ * private mount namespace where local resolver sockets (systemd-resolved's
+ * varlink, nscd) are always hidden, so name lookups cannot go around the tunnel
+ * through a local daemon, and /etc/resolv.conf names the tunnel's resolvers
+ * when there are any (without, lookups reach only loopback, where the firewall
+ * drops them: closed, not leaked). User data only ever travels as positional
+ * parameters, never as script text.
  */
 
 /** What the launcher needs to know. */
@@ -27,10 +29,10 @@ export const LAUNCH_FAILED = 126;
 
 const SCRIPT = [
   'echo $$ > "$1" || exit 126',
+  'for d in /run/systemd/resolve /var/run/nscd /run/nscd; do',
+  '  if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o mode=0755 ksapp-hidden "$d" || exit 126; fi',
+  'done',
   'if [ -n "$2" ]; then',
-  '  for d in /run/systemd/resolve /var/run/nscd /run/nscd; do',
-  '    if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o mode=0755 ksapp-hidden "$d" || exit 126; fi',
-  '  done',
   '  if [ -d /run/systemd/resolve ]; then',
   '    cp "$2" /run/systemd/resolve/stub-resolv.conf && cp "$2" /run/systemd/resolve/resolv.conf || exit 126',
   '  fi',
@@ -43,7 +45,6 @@ const SCRIPT = [
 
 /** Returns [file, args] that start the app confined (pure). */
 export function launchArgv(spec: LaunchSpec): [string, string[]] {
-  const needsMountNs = spec.resolvConf !== null;
   const shell = [
     '/bin/sh', '-c', SCRIPT, 'ksapp-launch',
     spec.procsFile,
@@ -52,7 +53,6 @@ export function launchArgv(spec: LaunchSpec): [string, string[]] {
     spec.user ? String(spec.user.gid) : '',
     ...spec.command,
   ];
-  if (!needsMountNs) return [shell[0]!, shell.slice(1)];
   return ['unshare', ['--mount', '--propagation', 'private', '--', ...shell]];
 }
 

@@ -12,6 +12,7 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'app-started': { symbol: '+', label: 'started', tone: 'green' },
   'app-adopted': { symbol: '+', label: 'adopted', tone: 'green' },
   'app-needs-restart': { symbol: '↻', label: 'needs restart', tone: 'red' },
+  'dns-bypass': { symbol: '⚠', label: 'DNS bypass', tone: 'yellow' },
   'app-exited': { symbol: '○', label: 'exited', tone: 'gray' },
   'app-frozen': { symbol: '‖', label: 'frozen', tone: 'cyan' },
   'app-thawed': { symbol: '▶', label: 'thawed', tone: 'green' },
