@@ -173,6 +173,11 @@ test('config edited live: valid, invalid (kept last good, reported), valid again
   assert.ok(await waitUntil(async () => (await status()).events.some((e) => e.type === 'config-reloaded'), 5000, 100));
   const reload = (await status()).events.filter((e) => e.type === 'config-reloaded').at(-1);
   assert.match(reload?.detail ?? '', /\(tunnel\.probe take effect at the next daemon start\)/);
+  // An app started now sees the reloaded resolvers in its resolv.conf.
+  const cat = await ksappIn(lab, ['run', '--name', 'rcat', '--', 'cat', '/etc/resolv.conf']);
+  assert.equal(cat.exitCode, 0, String(cat.stderr));
+  assert.match(String(cat.stdout), new RegExp(`^nameserver ${lab.tunnel.server4.replaceAll('.', '\\.')}$`, 'm'));
+  assert.doesNotMatch(String(cat.stdout), new RegExp(`nameserver ${lab.tunnel.server6}`));
 });
 
 test('a route into the tunnel removed from our table by someone else is put back', async () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../config/index.js';
 import { resolvConfText } from '../launch/index.js';
@@ -16,8 +16,12 @@ export function loadDaemonConfig(file: string | undefined): Promise<Config> {
 
 /** Writes the resolv.conf protected apps get (tunnel resolvers); null when none are configured. */
 export async function writeResolvConf(runDir: string, servers: readonly string[]): Promise<string | null> {
-  if (servers.length === 0) return null;
   const file = path.join(runDir, 'resolv.conf');
+  if (servers.length === 0) {
+    // A list a reload took away must not reach apps started from now on.
+    await rm(file, { force: true });
+    return null;
+  }
   await writeFile(file, resolvConfText(servers), { mode: 0o644 });
   return file;
 }

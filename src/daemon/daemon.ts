@@ -52,6 +52,7 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = new Date().toISOString();
   private iface = '';
+  private resolvConf: string | null = null;
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly adoptions = new Map<string, Adoption>();
   private adopter: AutoAdopter | undefined;
@@ -85,7 +86,7 @@ export class Daemon {
     this.iface = this.opts.tunnel ?? this.config.tunnel.interface ?? (await detectTunnel());
     await requireInterface(this.iface);
     await mkdir(this.runDir, { recursive: true, mode: 0o755 });
-    const resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
+    this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     const root = await cgroupRoot();
     const probe = this.config.tunnel.probe;
     this.monitor = new TunnelMonitor({
@@ -105,7 +106,7 @@ export class Daemon {
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
       dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,
-      restart: (app) => this.restartConfigApp(app, resolvConf),
+      restart: (app) => this.restartConfigApp(app),
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
     const saved = await readState(this.stateFile);
@@ -114,7 +115,7 @@ export class Daemon {
     // Where adopted processes came from survives the daemon, so release still puts them back.
     for (const app of savedApps) if (app.adoption && this.sup.apps.has(app.name)) this.adoptions.set(app.name, app.adoption);
     const handler = new DaemonHandler({
-      sup: this.sup, cgroupRoot: root, resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
+      sup: this.sup, cgroupRoot: root, resolvConf: () => this.resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send) => this.stream.subscribe(send),
     });
     this.server = new IpcServer(this.opts.socketPath, handler);
@@ -154,10 +155,10 @@ export class Daemon {
   }
 
   /** Config apps the kill switch killed come back with their command when the tunnel does (`ksapp run` apps are restarted by their client). */
-  private async restartConfigApp(app: App, resolvConf: string | null): Promise<void> {
+  private async restartConfigApp(app: App): Promise<void> {
     const configured = this.config.apps.find((a) => a.name === app.name);
     if (app.origin !== 'config' || !configured?.command?.length) return;
-    await launchDetached(this.sup, app, configured.command, configUser(configured), this.runDir, resolvConf);
+    await launchDetached(this.sup, app, configured.command, configUser(configured), this.runDir, this.resolvConf);
   }
 
   private get stateFile(): string {
@@ -186,7 +187,7 @@ export class Daemon {
 
   /** Applies a reloaded config's DNS and LAN settings in one firewall transaction. */
   private async applyConfig(): Promise<void> {
-    await writeResolvConf(this.runDir, this.dnsServers());
+    this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
     await this.adopter?.sync(this.config.apps);
   }

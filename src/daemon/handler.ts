@@ -14,7 +14,8 @@ export interface HandlerContext {
   readonly sup: Supervisor;
   readonly cgroupRoot: string;
   /** A resolv.conf naming the tunnel's resolvers, or null. */
-  readonly resolvConf: string | null;
+  /** The resolv.conf of the tunnel's resolvers as the config now says, or null when it names none. */
+  readonly resolvConf: () => string | null;
   readonly runDir: string;
   /** Where each adopted process came from, for release. */
   readonly adoptions: Map<string, Adoption>;
@@ -102,7 +103,7 @@ export class DaemonHandler implements RequestHandler {
         code: 'APP_UNKNOWN', exitCode: 2, hint: names.length ? `config apps: ${names.join(', ')}` : 'add it under `apps:` in the config',
       });
     }
-    const started = await startConfigApp(this.ctx.sup, app, this.ctx.runDir, this.ctx.resolvConf);
+    const started = await startConfigApp(this.ctx.sup, app, this.ctx.runDir, this.ctx.resolvConf());
     return { name, cgroup: started.cgroup.path };
   }
 
@@ -125,7 +126,7 @@ export class DaemonHandler implements RequestHandler {
     if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));
-    return { name, cgroup: app.cgroup.path, resolvConf: this.ctx.resolvConf };
+    return { name, cgroup: app.cgroup.path, resolvConf: this.ctx.resolvConf() };
   }
 
   /** The client that started the app stopped driving it: remove it if empty, else watch it until it is. */
