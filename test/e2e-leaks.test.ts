@@ -17,7 +17,7 @@ import { cgroupRoot } from '../cgroups/index.js';
 import { CLI_PATH } from '../src/demo/ksapp-process.js';
 import { groupFlags, waitUntil } from '../src/demo/wait.js';
 import { createLab, execIn, fixturePath, planFor, type Lab } from '../src/lab/index.js';
-import { daemonGone, ksappIn, labSocket, tableExists } from './helpers/ksapp.js';
+import { daemonGone, daemonView, ksappIn, labSocket, tableExists } from './helpers/ksapp.js';
 import {
   cleanupAfterCrash, icmpCounts, installIcmpCounters, ksappCounters, leakConfig, listenerLog, nftCounters, seenNow, sender,
   startRun, startUnprotected, tunnelDns, waitSeen,
@@ -76,7 +76,7 @@ test('IPv4 and IPv6, UDP and TCP: through the tunnel only', { timeout: T }, asyn
   const run = startRun(lab, { config, name: 'families', groupDir: group('families'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
   try {
     const all = await waitSeen(lab, tag, (s) => ['udp', 'tcp', 'udp6', 'tcp6'].every((p) => (s.tunnelBy[p] ?? 0) >= 5), 10_000, t0);
-    assert.ok(all, `each of udp, tcp, udp6, tcp6 came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).tunnelBy)}`);
+    assert.ok(all, `each of udp, tcp, udp6, tcp6 came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).tunnelBy)}; daemon: ${await daemonView(lab)}`);
     await assertOtherAppWorked(t0);
   } finally {
     const r = await run.stop();
@@ -174,7 +174,7 @@ test('child and grandchild processes are confined like the app', { timeout: T },
   try {
     const each = [tag, `${tag}-child1`, `${tag}-child2`];
     assert.ok(await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), 10_000, t0),
-      `app, child and grandchild all came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}`);
+      `app, child and grandchild all came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}; daemon: ${await daemonView(lab)}`);
     await assertOtherAppWorked(t0);
   } finally {
     await run.stop();

@@ -1,16 +1,19 @@
 // Notices new processes that match an app rule, so the daemon can adopt them.
 //
-// The kernel's process-events connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC) would report each exec
-// at once, but Node cannot open that netlink socket without native code. This is the polling
-// fallback: every intervalMs list /proc and look closer only at pids not seen before. A process
+// First choice: the kernel's process-events connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC), read by
+// a small native addon, reports each exec the moment it happens. It exists only in the initial
+// network namespace and needs CAP_NET_ADMIN; where it cannot be opened, or fails later, the watcher
+// polls /proc every intervalMs instead and looks closer only at pids not seen before. A process
 // found by a fork is rechecked for recheckMs, because a launcher forks first and execs the app a
-// moment later; a process that execs the app later than that is missed (the connector would not).
-// Until detection plus adoption, the new process runs unconfined: `ksapp run` and
+// moment later; a process that execs the app later than that is missed by polling (not by the
+// connector). Until detection plus adoption, the new process runs unconfined: `ksapp run` and
 // `ksapp install-launcher` have no such window.
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolveRule } from './find.js';
 import { matches, type MatchRule, type ProcInfo } from './match.js';
+import { loadAddon } from '../native/load.js';
 import { isKernelThread, listPids, readExe, readStat, readStatus } from './proc.js';
 
 /** A new process that matches the rule. */
@@ -24,6 +27,8 @@ export interface ExecEvent {
 
 /** Something that reports new processes matching a rule. */
 export interface ExecWatcher {
+  /** How it learns of new processes now: exec events from the kernel, or scans of /proc. */
+  readonly source: 'connector' | 'poll';
   /** A new matching process was seen (once per process). */
   on(event: 'exec', listener: (event: ExecEvent) => void): this;
   /** A scan failed; watching goes on. Without a listener the error is dropped, never thrown. */
@@ -42,10 +47,32 @@ export interface PollOptions {
   self?: number;
   procRoot?: string;
   passwdFile?: string;
+  /** 'poll' skips the connector (tests; a procRoot other than /proc always polls). */
+  source?: 'auto' | 'poll';
 }
 
 /** Kernel clock ticks per second (USER_HZ), which /proc/PID/stat's start time counts. */
 const USER_HZ = 100;
+
+/** The event for `pid` when it is a live user process matching `rule`; undefined otherwise. */
+async function inspect(pid: number, rule: MatchRule, o: WatchSettings): Promise<ExecEvent | undefined> {
+  if (pid === o.self || pid === 1) return undefined;
+  const exe = await readExe(pid, o.procRoot);
+  const stat = await readStat(pid, o.procRoot);
+  if (stat === undefined || stat.state === 'Z' || isKernelThread(stat)) return undefined;
+  const uid = rule.user === undefined ? undefined : (await readStatus(pid, o.procRoot))?.uid;
+  const proc: ProcInfo = { pid, ppid: stat.ppid, name: stat.comm, uid, exe };
+  if (!matches(proc, rule)) return undefined;
+  const now = await uptimeMs(o.procRoot);
+  return { proc, detectedAt: Date.now(), ageMs: Math.max(0, Math.round(now - (stat.startTicks * 1000) / USER_HZ)) };
+}
+
+/** Milliseconds since boot, the clock /proc/PID/stat's start times count on. */
+async function uptimeMs(procRoot: string): Promise<number> {
+  return Number((await readFile(`${procRoot}/uptime`, 'utf8')).split(' ')[0]) * 1000;
+}
+
+type WatchSettings = Required<Pick<PollOptions, 'intervalMs' | 'recheckMs' | 'self' | 'procRoot'>>;
 
 interface Seen { firstSeen: number; done: boolean }
 
@@ -54,14 +81,20 @@ class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(private readonly rule: MatchRule, private readonly options: Required<Pick<PollOptions, 'intervalMs' | 'recheckMs' | 'self' | 'procRoot'>>) {
+  readonly source = 'poll';
+
+  /** `sinceMs` (ms since boot): processes started from then on count as new in the first scan too. */
+  constructor(private readonly rule: MatchRule, private readonly options: WatchSettings, private readonly sinceMs = Infinity) {
     super();
   }
 
   /** The first scan only records what already runs: those processes are found by find.ts, not reported here. */
   async start(): Promise<void> {
     const now = Date.now();
-    for (const pid of await listPids(this.options.procRoot)) this.known.set(pid, { firstSeen: now, done: true });
+    for (const pid of await listPids(this.options.procRoot)) {
+      const started = this.sinceMs === Infinity ? 0 : ((await readStat(pid, this.options.procRoot))?.startTicks ?? 0) * 1000 / USER_HZ;
+      if (started < this.sinceMs) this.known.set(pid, { firstSeen: now, done: true });
+    }
     this.schedule();
   }
 
@@ -90,7 +123,7 @@ class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error
       if (seen === undefined) this.known.set(pid, (seen = { firstSeen: now, done: false }));
       if (seen.done || this.closed) continue;
       if (now - seen.firstSeen > this.options.recheckMs) seen.done = true;
-      const event = await this.check(pid);
+      const event = await inspect(pid, this.rule, this.options);
       if (event !== undefined) {
         seen.done = true;
         this.emit('exec', event);
@@ -98,29 +131,124 @@ class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error
     }
   }
 
-  private async check(pid: number): Promise<ExecEvent | undefined> {
-    if (pid === this.options.self || pid === 1) return undefined;
-    const { procRoot } = this.options;
-    const exe = await readExe(pid, procRoot);
-    const stat = await readStat(pid, procRoot);
-    if (stat === undefined || stat.state === 'Z' || isKernelThread(stat)) return undefined;
-    const uid = this.rule.user === undefined ? undefined : (await readStatus(pid, procRoot))?.uid;
-    const proc: ProcInfo = { pid, ppid: stat.ppid, name: stat.comm, uid, exe };
-    if (!matches(proc, this.rule)) return undefined;
-    const uptime = Number((await readFile(`${procRoot}/uptime`, 'utf8')).split(' ')[0]);
-    return { proc, detectedAt: Date.now(), ageMs: Math.max(0, Math.round(uptime * 1000 - (stat.startTicks * 1000) / USER_HZ)) };
+}
+
+type ProcEventsAddon = { open(onEvent: (kind: number, value: number) => void): unknown; close(handle: unknown): void };
+const KERNEL_EXEC = 0;
+const KERNEL_OVERRUN = 1;
+/** Processes started this long before the last event handled are looked at again after lost events. */
+const RESCAN_MARGIN_MS = 1000;
+
+class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error] }> implements ExecWatcher {
+  private handle: unknown;
+  private fallback: PollingExecWatcher | undefined;
+  private readonly reported = new Map<number, number>();
+  private bootOffsetMs = 0;
+  private closed = false;
+
+  constructor(private readonly addon: ProcEventsAddon, private readonly rule: MatchRule, private readonly options: WatchSettings) {
+    super();
+  }
+
+  get source(): 'connector' | 'poll' {
+    return this.fallback ? 'poll' : 'connector';
+  }
+
+  /** Subscribes to exec events; throws the addon's error (code: the errno's name) when the kernel refuses. */
+  async open(): Promise<void> {
+    this.bootOffsetMs = (await uptimeMs(this.options.procRoot)) - performance.now();
+    this.handle = this.addon.open((kind, value) => {
+      if (this.closed) return;
+      if (kind === KERNEL_EXEC) void this.check(value);
+      else if (kind === KERNEL_OVERRUN) void this.sweep(this.sinceBootMs() - RESCAN_MARGIN_MS);
+      else void this.failOver(value);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.handle !== undefined) this.addon.close(this.handle);
+    this.fallback?.close();
+  }
+
+  private sinceBootMs(): number {
+    return performance.now() + this.bootOffsetMs;
+  }
+
+  private async check(pid: number): Promise<void> {
+    try {
+      const event = await inspect(pid, this.rule, this.options);
+      if (event === undefined || this.closed) return;
+      const started = (event.detectedAt - event.ageMs);
+      // One report per process: a second exec or a rescan of the same process is not a new instance.
+      const known = this.reported.get(pid);
+      if (known !== undefined && Math.abs(known - started) < 20) return;
+      this.reported.set(pid, started);
+      if (this.reported.size > 1024) for (const p of this.reported.keys()) if (!existsSync(`${this.options.procRoot}/${p}`)) this.reported.delete(p);
+      this.emit('exec', event);
+    } catch (error) {
+      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+    }
+  }
+
+  /** Events were lost (the socket's buffer overran): looks at every process started since `sinceMs`. */
+  private async sweep(sinceMs: number): Promise<void> {
+    for (const pid of await listPids(this.options.procRoot)) {
+      const stat = await readStat(pid, this.options.procRoot);
+      if (stat !== undefined && (stat.startTicks * 1000) / USER_HZ >= sinceMs) await this.check(pid);
+    }
+  }
+
+  /** The socket failed: says so, then polls /proc, counting processes started since the last event as new. */
+  private async failOver(errno: number): Promise<void> {
+    if (this.fallback) return;
+    const since = this.sinceBootMs() - RESCAN_MARGIN_MS;
+    this.addon.close(this.handle);
+    this.handle = undefined;
+    this.fallback = new PollingExecWatcher(this.rule, this.options, since);
+    this.fallback.on('exec', (e) => this.emit('exec', e));
+    this.fallback.on('error', (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    });
+    if (this.listenerCount('error') > 0) this.emit('error', new Error(`the process-events connector failed (errno ${errno}); watching by scanning /proc every ${this.options.intervalMs} ms instead`));
+    await this.fallback.start();
+    if (this.closed) this.fallback.close();
   }
 }
 
-/** Starts watching for new processes matching `rule` (polling /proc); resolves once processes running now are recorded. */
-export async function watchExecs(rule: MatchRule, options: PollOptions = {}): Promise<ExecWatcher> {
+/** A watcher, and why it polls when it does. */
+export type StartedWatcher = ExecWatcher & { readonly pollReason?: string };
+
+/**
+ * Starts watching for new processes matching `rule`: kernel exec events where the connector can be
+ * opened, else polling /proc. Resolves once processes running now are recorded (they are found by
+ * find.ts, never reported here).
+ */
+export async function watchExecs(rule: MatchRule, options: PollOptions = {}): Promise<StartedWatcher> {
   const resolved = await resolveRule(rule, options.passwdFile);
-  const watcher = new PollingExecWatcher(resolved, {
+  const settings: WatchSettings = {
     intervalMs: options.intervalMs ?? 250,
     recheckMs: options.recheckMs ?? 1000,
     self: options.self ?? process.pid,
     procRoot: options.procRoot ?? '/proc',
-  });
+  };
+  let pollReason = 'asked to poll';
+  if (options.source !== 'poll' && settings.procRoot === '/proc') {
+    const addon = loadAddon<ProcEventsAddon>('procevents');
+    if (addon === undefined) pollReason = 'the procevents addon is not built (npm run build)';
+    else {
+      const watcher = new ConnectorExecWatcher(addon, resolved, settings);
+      try {
+        await watcher.open();
+        return watcher;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        pollReason = `the process-events connector is unavailable (${(error as Error).message})` +
+          (code === 'ECONNREFUSED' || code === 'EPROTONOSUPPORT' ? ': it exists only in the initial network namespace' : '');
+      }
+    }
+  }
+  const watcher = new PollingExecWatcher(resolved, settings);
   await watcher.start();
-  return watcher;
+  return Object.assign(watcher, { pollReason });
 }

@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { adoptInto, protectedPids } from './protect.js';
 
-/** How often /proc is scanned for new instances; the README gives the window this means. */
+/** How often /proc is scanned for new instances where kernel exec events are unavailable; the README gives the windows. */
 export const EXEC_POLL_MS = 100;
 
 /**
@@ -15,6 +15,7 @@ export const EXEC_POLL_MS = 100;
 export class AutoAdopter {
   private readonly watchers = new Map<string, { key: string; watcher: ExecWatcher }>();
   private queue: Promise<unknown> = Promise.resolve();
+  private pollNoted = false;
 
   constructor(private readonly sup: Supervisor, private readonly root: string, private readonly adoptions: Map<string, Adoption>) {}
 
@@ -31,7 +32,12 @@ export class AutoAdopter {
       const rule = app.match as MatchRule;
       try {
         const watcher = await watchExecs(rule, { intervalMs: EXEC_POLL_MS });
-        watcher.on('exec', (e) => void this.adopt(app, [e.proc.pid], `${e.ageMs} ms after it started`));
+        if (watcher.pollReason !== undefined && !this.pollNoted) {
+          this.pollNoted = true;
+          this.sup.record({ type: 'exec-watch', detail: `new instances are found by scanning /proc every ${EXEC_POLL_MS} ms, not by kernel exec events: ${watcher.pollReason}` });
+        }
+        watcher.on('exec', (e) => void this.adopt(app, [e.proc.pid], `${e.ageMs} ms after it started, seen by ${watcher.source === 'connector' ? 'exec event' : '/proc scan'}`));
+        watcher.on('error', (e) => this.sup.record({ type: 'exec-watch', app: app.name, detail: e.message }));
         this.watchers.set(app.name, { key: JSON.stringify(app.match), watcher });
         const running = await findMatching(rule, { exclude: await protectedPids(this.sup) });
         if (running.length > 0) await this.adopt(app, running.map((p) => p.pid), 'already running');
@@ -51,6 +57,10 @@ export class AutoAdopter {
     this.queue = this.queue.then(async () => {
       const started = Date.now();
       try {
+        // A protected app that execs a matching program (a launcher script, a restart) is already confined.
+        const confined = new Set(await protectedPids(this.sup));
+        pids = pids.filter((pid) => !confined.has(pid));
+        if (pids.length === 0) return;
         const existing = this.sup.apps.get(app.name);
         const owner = (await readStatus(pids[0]!))?.uid ?? 0;
         const target = existing ?? (await this.sup.addApp({

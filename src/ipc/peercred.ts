@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
+import { loadAddon } from '../native/load.js';
 
 /** Who is on the other end of a Unix socket, as the kernel recorded it. */
 export interface PeerCred {
@@ -12,16 +10,9 @@ export interface PeerCred {
 
 type Addon = { peerCred(fd: number): PeerCred };
 
-const CANDIDATES = ['../../../src/ipc/native/build/Release/peercred.node', './native/build/Release/peercred.node'];
-
 /** Loads the SO_PEERCRED addon; undefined when it was not built (the daemon then admits root only). */
 export function loadPeerCred(): Addon | undefined {
-  const require = createRequire(import.meta.url);
-  for (const candidate of CANDIDATES) {
-    const file = fileURLToPath(new URL(candidate, import.meta.url));
-    if (existsSync(file)) return require(file) as Addon;
-  }
-  return undefined;
+  return loadAddon<Addon>('peercred');
 }
 
 /** The peer's credentials of a connected Unix socket. */

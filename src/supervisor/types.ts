@@ -38,7 +38,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

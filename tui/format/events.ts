@@ -13,6 +13,7 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'app-adopted': { symbol: '+', label: 'adopted', tone: 'green' },
   'app-needs-restart': { symbol: '↻', label: 'needs restart', tone: 'red' },
   'dns-bypass': { symbol: '⚠', label: 'DNS bypass', tone: 'yellow' },
+  'exec-watch': { symbol: '◎', label: 'exec watch', tone: 'yellow' },
   'app-exited': { symbol: '○', label: 'exited', tone: 'gray' },
   'app-frozen': { symbol: '‖', label: 'frozen', tone: 'cyan' },
   'app-thawed': { symbol: '▶', label: 'thawed', tone: 'green' },
