@@ -73,24 +73,35 @@ export async function runDaemonSection(ctx: RunContext, spec: DaemonSpec): Promi
   }
 }
 
-/** Registers apps over the socket (as `ksapp run` does), one process each, then samples RSS and CPU. */
+/**
+ * Registers apps over the socket as `ksapp run` does: one connection per app, which stays open and
+ * subscribed to events (as each `ksapp run` waits for its restart event), one process each; then
+ * samples RSS and CPU.
+ */
 async function measureIdle(daemon: DaemonHandle, spec: DaemonSpec): Promise<NonNullable<DaemonResult['idle']>> {
-  const client = await DaemonClient.connect(daemon.socket);
+  const clients: DaemonClient[] = [];
   const groups: string[] = [];
   const registerMs: number[] = [];
   try {
     for (let i = 0; i < spec.idleApps; i++) {
+      const client = await DaemonClient.connect(daemon.socket);
+      clients.push(client);
       const t = process.hrtime.bigint();
       const reg = await client.request<{ cgroup: string }>({ op: 'register', name: `idle${i + 1}`, onDrop: 'freeze', command: ['sleep'] });
       registerMs.push(Math.round(msBetween(t, process.hrtime.bigint()) * 10) / 10);
       groups.push(reg.cgroup);
+      await client.subscribe(() => undefined, { status: false });
     }
     await fillGroups(groups, 1);
+    // The registration burst is activity, not idle: V8's memory reducer collects its garbage some seconds later.
+    await sleep(SETTLE_MS);
+    return await sampleIdle(daemon, spec, registerMs);
   } finally {
-    client.close(); // from here the daemon watches each app until its process exits
+    for (const client of clients) client.close();
   }
-  // The registration burst is activity, not idle: V8's memory reducer collects its garbage some seconds later.
-  await sleep(SETTLE_MS);
+}
+
+async function sampleIdle(daemon: DaemonHandle, spec: DaemonSpec, registerMs: number[]): Promise<NonNullable<DaemonResult['idle']>> {
   const pid = daemon.pid;
   const kids = childrenOf(pid);
   const before = { self: cpuTicks(pid), kids: kids.map(cpuTicks) };

@@ -31,7 +31,9 @@ test('requests are schema-checked before they reach the daemon', () => {
     ['{"id":1,"op":"rm -rf"}', /unknown op/], ['{"id":1,"op":"status","x":1}', /unknown field "x"/],
     ['{"id":1,"op":"kill","name":"../x"}', /name must be/], ['{"id":1,"op":"register","onDrop":"pause"}', /onDrop/],
     ['{"id":1,"op":"register","command":"sh -c x"}', /list of strings/], ['{"id":1,"op":"protect","pid":1,"exe":"/x"}', /exactly one/],
+    ['{"id":1,"op":"subscribe","status":"no"}', /status must be a boolean/],
   ];
+  assert.deepEqual(parseRequest('{"id":4,"op":"subscribe","status":false}'), { id: 4, op: 'subscribe', status: false });
   for (const [line, message] of bad) assert.throws(() => parseRequest(line), (e: unknown) => e instanceof RequestError && message.test(e.message), line);
 });
 

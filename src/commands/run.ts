@@ -27,7 +27,7 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     let restart: (() => void) | undefined;
     await client.subscribe((m: StreamMessage) => {
       if (m.type === 'event' && m.event.type === 'app-restart' && m.event.app === reg.name) restart?.();
-    });
+    }, { status: false });
     const user = invokingUser(process.env, process.getuid?.() ?? -1);
     client.onClose(() => {
       if (!closing) process.stderr.write('ksapp: lost the daemon; the app stays confined by the firewall, but is no longer frozen on tunnel loss\n');

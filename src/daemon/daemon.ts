@@ -116,7 +116,7 @@ export class Daemon {
     for (const app of savedApps) if (app.adoption && this.sup.apps.has(app.name)) this.adoptions.set(app.name, app.adoption);
     const handler = new DaemonHandler({
       sup: this.sup, cgroupRoot: root, resolvConf: () => this.resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
-      status: () => this.status(), subscribe: (send) => this.stream.subscribe(send),
+      status: () => this.status(), subscribe: (send, options) => this.stream.subscribe(send, options),
     });
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();

@@ -23,7 +23,7 @@ export interface HandlerContext {
   config(): Config;
   isStopping(): boolean;
   status(): Promise<unknown>;
-  subscribe(send: (m: StreamMessage) => void): () => void;
+  subscribe(send: (m: StreamMessage) => void, options: { status: boolean }): () => void;
 }
 
 /** Turns validated socket requests into supervisor actions, after checking who asks. */
@@ -33,8 +33,8 @@ export class DaemonHandler implements RequestHandler {
 
   constructor(private readonly ctx: HandlerContext) {}
 
-  subscribe(send: (m: StreamMessage) => void): () => void {
-    return this.ctx.subscribe(send);
+  subscribe(send: (m: StreamMessage) => void, options: { status: boolean }): () => void {
+    return this.ctx.subscribe(send, options);
   }
 
   async handle(request: Request, session: Session): Promise<unknown> {

@@ -4,25 +4,30 @@ import type { EventRecord, Status, StreamMessage } from '../ipc/protocol.js';
 const COALESCE_MS = 30;
 
 /**
- * The subscription stream: every subscriber gets a full status at once, each
- * event as it happens followed by a fresh status, and a status every second
- * (live packet counters). One status serves every subscriber.
+ * The subscription stream: every subscriber gets each event as it happens;
+ * status subscribers (the dashboard) also get a full status at once, a fresh
+ * one after each burst of events, and one every second (live packet
+ * counters). One status serves every subscriber, and with no status
+ * subscriber no status is built at all: `ksapp run` clients only wait for
+ * events, so an idle daemon with running apps does no periodic work.
  */
 export class StatusStream {
-  private readonly subscribers = new Set<(m: StreamMessage) => void>();
+  private readonly subscribers = new Map<(m: StreamMessage) => void, { status: boolean }>();
   private ticker: NodeJS.Timeout | undefined;
   private pending: NodeJS.Timeout | undefined;
 
   constructor(private readonly status: () => Promise<Status>, private readonly onUnsubscribe: () => void) {}
 
   /** Adds a subscriber; returns the function that removes it. */
-  subscribe(send: (m: StreamMessage) => void): () => void {
-    this.subscribers.add(send);
-    void this.status().then((status) => send({ type: 'status', status }), () => undefined);
-    this.ticker ??= setInterval(() => void this.broadcast(), 1000);
+  subscribe(send: (m: StreamMessage) => void, options: { status: boolean } = { status: true }): () => void {
+    this.subscribers.set(send, options);
+    if (options.status) {
+      void this.status().then((status) => send({ type: 'status', status }), () => undefined);
+      this.ticker ??= setInterval(() => void this.broadcast(), 1000);
+    }
     return () => {
       this.subscribers.delete(send);
-      if (this.subscribers.size === 0) {
+      if (!this.wantsStatus()) {
         clearInterval(this.ticker);
         this.ticker = undefined;
       }
@@ -32,15 +37,20 @@ export class StatusStream {
 
   /** Sends an event to every subscriber at once; a fresh status follows once the burst is over. */
   event(record: EventRecord): void {
-    if (this.subscribers.size === 0) return;
-    for (const send of this.subscribers) send({ type: 'event', event: record });
+    for (const send of this.subscribers.keys()) send({ type: 'event', event: record });
+    if (!this.wantsStatus()) return;
     clearTimeout(this.pending);
     this.pending = setTimeout(() => void this.broadcast(), COALESCE_MS);
   }
 
+  private wantsStatus(): boolean {
+    for (const o of this.subscribers.values()) if (o.status) return true;
+    return false;
+  }
+
   private async broadcast(): Promise<void> {
-    if (this.subscribers.size === 0) return;
+    if (!this.wantsStatus()) return;
     const status = await this.status().catch(() => undefined);
-    if (status) for (const send of this.subscribers) send({ type: 'status', status });
+    if (status) for (const [send, o] of this.subscribers) if (o.status) send({ type: 'status', status });
   }
 }

@@ -52,10 +52,10 @@ export class DaemonClient {
     });
   }
 
-  /** Turns this connection into a stream of status snapshots and events. */
-  async subscribe(onMessage: (m: StreamMessage) => void): Promise<void> {
+  /** Turns this connection into a stream of events and, unless `status` is false, status snapshots. */
+  async subscribe(onMessage: (m: StreamMessage) => void, options: { status?: boolean } = {}): Promise<void> {
     this.onStream = onMessage;
-    await this.request({ op: 'subscribe' });
+    await this.request(options.status === false ? { op: 'subscribe', status: false } : { op: 'subscribe' });
   }
 
   /** Calls back once when the connection ends. */

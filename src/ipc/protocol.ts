@@ -69,7 +69,8 @@ export interface Status {
 /** Requests a client may send. */
 export type Request =
   | { id: number; op: 'status' }
-  | { id: number; op: 'subscribe' }
+  /** `status: false`: events only, no status snapshots (a `ksapp run` waiting for its restart needs no counters). */
+  | { id: number; op: 'subscribe'; status?: boolean }
   | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string }
   | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'start'; name: string }
   | { id: number; op: 'enter'; name: string; pid: number }

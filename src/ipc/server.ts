@@ -18,7 +18,7 @@ export interface RequestHandler {
   /** Carries out one request for a peer the kernel vouched for; throws KsappError to refuse. */
   handle(request: Request, session: Session): Promise<unknown>;
   /** Streams status and events to a subscriber; returns the unsubscribe function. */
-  subscribe(send: (message: StreamMessage) => void): () => void;
+  subscribe(send: (message: StreamMessage) => void, options: { status: boolean }): () => void;
 }
 
 /** Serves newline-delimited JSON on a Unix socket; every peer is identified by SO_PEERCRED. */
@@ -94,7 +94,7 @@ export class IpcServer {
     }
     if (request.op === 'subscribe') {
       send({ id: request.id, ok: true });
-      setSub(this.handler.subscribe((m) => send(m)));
+      setSub(this.handler.subscribe((m) => send(m), { status: request.status !== false }));
       return;
     }
     try {

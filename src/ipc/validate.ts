@@ -10,7 +10,7 @@ export class RequestError extends Error {
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const POLICIES = new Set(['freeze', 'kill', 'block']);
 const ALLOWED: Record<string, readonly string[]> = {
-  status: [], subscribe: [],
+  status: [], subscribe: ['status'],
   register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd'],
   freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], start: ['name'], enter: ['name', 'pid'],
   protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop'],
@@ -45,6 +45,7 @@ export function parseRequest(line: string): Request {
     check(r.command === undefined || (Array.isArray(r.command) && r.command.length <= 4096 && r.command.every((a) => typeof a === 'string')), 'command must be a list of strings');
     check(r.cwd === undefined || typeof r.cwd === 'string', 'cwd must be a string');
   }
+  if (op === 'subscribe') check(r.status === undefined || typeof r.status === 'boolean', 'status must be a boolean');
   if (op === 'enter') check(Number.isSafeInteger(r.pid) && (r.pid as number) > 1, 'pid must be an integer above 1');
   if (op === 'protect') {
     const targets = ['pid', 'exe', 'unit', 'cgroup'].filter((k) => r[k] !== undefined);
