@@ -171,14 +171,18 @@ test('child and grandchild processes are confined like the app', { timeout: T },
   const t0 = Date.now();
   const tag = `kch${lab.suffix}`;
   const run = startRun(lab, { config, name: 'forker', groupDir: group('forker'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--fork-depth', '2', '--interval', '40') });
+  let seen = false;
+  let why = '';
   try {
     const each = [tag, `${tag}-child1`, `${tag}-child2`];
-    assert.ok(await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), 10_000, t0),
-      `app, child and grandchild all came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}; daemon: ${await daemonView(lab)}`);
-    await assertOtherAppWorked(t0);
+    seen = await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), 10_000, t0);
+    if (!seen) why = `${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}; daemon: ${await daemonView(lab)}`;
   } finally {
-    await run.stop();
+    const r = await run.stop();
+    if (!seen) why += `; ksapp run exit ${r.exitCode}, stderr: ${r.stderr.trim() || 'none'}`;
   }
+  assert.ok(seen, `app, child and grandchild all came through the tunnel: ${why}`);
+  await assertOtherAppWorked(t0);
   await assertNoLeak(tag, t0);
 });
 

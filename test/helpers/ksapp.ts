@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
@@ -48,9 +49,10 @@ export async function removeTestGroups(lab: Lab): Promise<void> {
 /** The daemon's view in one line, for failure messages: tunnel state and reason, each app's state, the latest events. */
 export async function daemonView(lab: Lab): Promise<string> {
   const res = await ksappIn(lab, ['status', '--json']);
-  if (res.exitCode !== 0) return `no daemon status: ${String(res.stderr).trim()}`;
+  const log = (await readFile(`${labSocket(lab)}.log`, 'utf8').catch(() => '')).trim().split('\n').slice(-6).join(' ⏎ ');
+  if (res.exitCode !== 0) return `no daemon status: ${String(res.stderr).trim()}; daemon log: ${log || 'none'}`;
   const s = JSON.parse(String(res.stdout)) as { tunnel: { state: string; reason: string }; apps: { name: string; state: string; pids: number[] }[]; events: { type: string; app?: string; detail?: string }[] };
   const apps = s.apps.map((a) => `${a.name} ${a.state} pids ${a.pids.join(',')}`).join('; ');
   const events = s.events.slice(-8).map((e) => `${e.type}${e.app ? ` ${e.app}` : ''}${e.detail ? ` (${e.detail})` : ''}`).join(' | ');
-  return `tunnel ${s.tunnel.state} (${s.tunnel.reason}); apps: ${apps || 'none'}; events: ${events}`;
+  return `tunnel ${s.tunnel.state} (${s.tunnel.reason}); apps: ${apps || 'none'}; events: ${events}; daemon log: ${log || 'none'}`;
 }
