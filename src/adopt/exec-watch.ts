@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolveRule } from './find.js';
-import { matches, type MatchRule, type ProcInfo } from './match.js';
+import { exeMatches, matches, type MatchRule, type ProcInfo } from './match.js';
 import { loadAddon } from '../native/load.js';
 import { isKernelThread, listPids, readExe, readStat, readStatus } from './proc.js';
 
@@ -58,6 +58,8 @@ const USER_HZ = 100;
 async function inspect(pid: number, rule: MatchRule, o: WatchSettings): Promise<ExecEvent | undefined> {
   if (pid === o.self || pid === 1) return undefined;
   const exe = await readExe(pid, o.procRoot);
+  // Every exec on the machine comes here with kernel events: most are rejected after this one readlink.
+  if (!exeMatches(exe, rule)) return undefined;
   const stat = await readStat(pid, o.procRoot);
   if (stat === undefined || stat.state === 'Z' || isKernelThread(stat)) return undefined;
   const uid = rule.user === undefined ? undefined : (await readStatus(pid, o.procRoot))?.uid;

@@ -30,10 +30,15 @@ const COMM_LEN = 15;
 /** True when `proc` satisfies every field of `rule`; false for an empty rule (it must never select everything). */
 export function matches(proc: ProcInfo, rule: MatchRule): boolean {
   if (rule.exe === undefined && rule.name === undefined && rule.user === undefined) return false;
-  if (rule.exe !== undefined && (proc.exe === undefined || path.normalize(proc.exe) !== path.normalize(rule.exe))) return false;
+  if (!exeMatches(proc.exe, rule)) return false;
   if (rule.name !== undefined && !nameMatches(proc, rule.name)) return false;
   if (rule.user !== undefined && !userMatches(proc, rule.user)) return false;
   return true;
+}
+
+/** The exe part of a rule alone: true when the rule names no exe, or names this one. Lets a watcher skip a process after one readlink. */
+export function exeMatches(exe: string | undefined, rule: MatchRule): boolean {
+  return rule.exe === undefined || (exe !== undefined && path.normalize(exe) === path.normalize(rule.exe));
 }
 
 function nameMatches(proc: ProcInfo, name: string): boolean {
