@@ -1,7 +1,7 @@
 // Pure parts of the adoption library, on literal fixtures.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classify, describeRule, filterTerm, isKernelThread, matches, parseEndpoint, parseExeLink, parseInodeColumn,
+import { afterMarking, classify, describeRule, markable, filterTerm, isKernelThread, matches, parseEndpoint, parseExeLink, parseInodeColumn,
   parsePasswd, parseSocketLink, parseSsLines, parseStat, parseStatus, type ProcInfo, type SsSocket } from '../src/adopt/index.js';
 
 test('parseStat: comm with spaces and parentheses, ppid, flags, start time', () => {
@@ -120,4 +120,22 @@ test('classify: what counts as protected after the destroy', () => {
   const listener = out({ socket: { ...tcp, state: 'LISTEN' }, killed: true });
   assert.deepEqual([listener.outcome, listener.listening, listener.local], ['aborted', true, '127.0.0.1:47738']);
   assert.match(out({ socket: tcp, destroy: false }).reason, /check only/);
+});
+
+test('marking: which unprotected sockets can take the app mark, and what the report says after', () => {
+  const [udp, , , tcp] = parseSsLines(SS_ALL) as [SsSocket, SsSocket, SsSocket, SsSocket];
+  const base = { pids: [5], killed: true, stillHeld: true, inApp: () => false, destroy: true, inode: 1 };
+  const out = (facts: Partial<Parameters<typeof classify>[0]>) => classify({ ...base, ...facts });
+  assert.equal(markable(out({ socket: udp })), true, 'a destroyed UDP socket comes back: mark it');
+  for (const kind of ['raw', 'icmp', 'udplite'] as const) assert.equal(markable(out({ hit: { kind, foreign: false }, killed: false })), true, kind);
+  assert.equal(markable(out({ killed: false })), true, 'not bound yet: its first route lookup carries the mark');
+  assert.equal(markable(out({ socket: tcp, killed: false })), false, 'a TCP connection keeps its route: destroyed, never marked');
+  assert.equal(markable(out({ hit: { kind: 'packet', foreign: false }, killed: false })), false, 'a packet socket skips routing and netfilter');
+  assert.equal(markable(out({ socket: udp, stillHeld: false })), false, 'closed: nothing to mark');
+  const marked = afterMarking(out({ socket: udp }), { marked: true });
+  assert.equal(marked.outcome, 'marked');
+  assert.match(marked.reason, /tunnel or nowhere/);
+  const failed = afterMarking(out({ socket: udp }), { marked: false, reason: 'ptrace is restricted; restart the app' });
+  assert.equal(failed.outcome, 'unprotected');
+  assert.match(failed.reason, /sendto.*marking it failed: ptrace is restricted/);
 });

@@ -23,7 +23,7 @@ test('local resolvers an unconfined lookup reaches: resolved only through nss-re
 });
 
 test('protect output ends with the DNS warning when lookups bypass the app group, and has none otherwise', () => {
-  const result = { name: 'qb', cgroup: '/sys/fs/cgroup/ksapp/qb', moved: 2, gone: 0, unprotected: [], listenersClosed: [], dnsBypass: [] };
+  const result = { name: 'qb', cgroup: '/sys/fs/cgroup/ksapp/qb', moved: 2, gone: 0, unprotected: [], listenersClosed: [], dnsBypass: [], marked: [] };
   assert.equal(formatProtect(result), 'qb: 2 process(es) moved into /sys/fs/cgroup/ksapp/qb');
   const out = formatProtect({ ...result, dnsBypass: ['nscd at /run/nscd/socket'] }).split('\n');
   assert.equal(out.length, 2);

@@ -10,6 +10,7 @@ import { Cgroup, cgroupRoot } from '../cgroups/index.js';
 import { tally } from '../src/demo/classify.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
+import { heldSockets } from '../src/adopt/index.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
 import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
@@ -53,6 +54,13 @@ const unconfined = (argv: string[]) => {
   spawned.push(child);
   return child;
 };
+/** Inodes of the UDP sockets a process holds (from /proc/net/udp and its fds). */
+const udpInodes = async (pid: number): Promise<number[]> => {
+  const table = await readFile(`/proc/${pid}/net/udp`, 'utf8');
+  const udp = new Set(table.split('\n').slice(1).map((l) => l.trim().split(/\s+/)[9]).filter(Boolean).map(Number));
+  const held = [...(await heldSockets([pid])).keys()];
+  return held.filter((i) => udp.has(i)).sort();
+};
 const sender = (tag: string, extra: string[] = []) =>
   [process.execPath, fixturePath('sender.mjs'), '--tag', tag, '--to', lab.addr.internet4, '--interval', '30', ...extra];
 
@@ -60,17 +68,31 @@ test('a running app with an open UDP socket and a TCP connection: after protect,
   const tag = `ksold${lab.suffix}`;
   const child = unconfined(sender(tag, ['--protos', 'udp,tcp']));
   assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).fromClient > 5, 8000, 50), 'it leaks before protection, as expected');
+  // The sender keeps one UDP socket for its whole life: every UDP packet after the adoption comes from that old socket.
+  const udpBefore = await udpInodes(child.pid!);
+  assert.equal(udpBefore.length, 1, 'one UDP socket, opened before the adoption');
   const res = await ksappIn(lab, ['protect', '--pid', String(child.pid), '--name', 'old']);
   const t0 = Date.now();
-  // Its old UDP socket cannot be closed for good (ss -K only disconnects UDP): frozen, needs-restart, exit 1.
-  assert.equal(res.exitCode, 1, String(res.stdout) + String(res.stderr));
-  assert.match(String(res.stdout), /NOT fully protected[\s\S]*udp/);
-  assert.equal((await app('old'))?.state, 'needs-restart');
-  await sleep(1500);
+  // ss -K only disconnects a UDP socket, so the daemon marks it: protected where it is, no restart.
+  assert.equal(res.exitCode, 0, String(res.stdout) + String(res.stderr));
+  assert.match(String(res.stdout), /marked udp .*firewall mark/);
+  assert.equal((await app('old'))?.state, 'running');
+  const udpViaTunnel = async () => (await lab.received()).filter((r) => r.tag === tag && r.proto === 'udp' && r.t >= t0 && lab.origin(r.src) === 'tunnel').length;
+  assert.ok(await waitUntil(async () => (await udpViaTunnel()) >= 10, 8000, 100), 'the old UDP socket sends through the tunnel');
+  assert.deepEqual(await udpInodes(child.pid!), udpBefore, 'still the same socket');
+  assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag, t0).viaTunnel > (await udpViaTunnel()), 8000, 100), 'TCP reconnected through the tunnel');
+  await sleep(300);
   assert.equal(tally(await lab.received(), lab, tag, t0).fromClient, 0, 'nothing leaked after the adoption');
-  const thaw = await ksappIn(lab, ['thaw', 'old']);
-  assert.equal(thaw.exitCode, 1);
-  assert.match(String(thaw.stderr), /outside protection/);
+  // When the tunnel goes, the marked socket is held like the app's own: frozen, and not one packet out elsewhere.
+  await faultById('tunnel-deleted').inject(lab);
+  try {
+    assert.ok(await waitUntil(async () => (await app('old'))?.state === 'frozen', 5000, 50));
+  } finally {
+    await faultById('tunnel-deleted').repair(lab);
+  }
+  assert.ok(await waitUntil(async () => (await app('old'))?.state === 'running', 8000, 50));
+  await sleep(300);
+  assert.equal(tally(await lab.received(), lab, tag, t0).fromClient, 0, 'nothing leaked through the outage');
   assert.equal((await ksappIn(lab, ['kill', 'old'])).exitCode, 0);
 });
 

@@ -37,9 +37,11 @@ test('each app gets a classify rule, a mark, tunnel and drop counters', () => {
 test("kernel-made packets of a protected connection get the connection's mark back", () => {
   const classify = rulesetFor({ ...base, apps: [app(1)] }).split('chain classify {')[1]!.split('\n  }')[0]!;
   const rules = classify.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type ') && !l.startsWith('//'));
-  assert.deepEqual(rules.slice(-2), [
+  assert.deepEqual(rules.slice(-3), [
     'socket cgroupv2 level 1 "unified/ksapp" meta mark set 0x6b730000 ct mark set meta mark',
     'meta mark & 0xffff0000 != 0x6b730000 ct mark & 0xffff0000 == 0x6b730000 meta mark set ct mark',
+    // A socket the daemon marked (opened before its app was adopted): its connection is protected too.
+    'meta mark & 0xffff0000 == 0x6b730000 ct mark set meta mark',
   ]);
 });
 
@@ -70,6 +72,8 @@ test('inbound on any interface but the tunnel and loopback is dropped for protec
   const text = rulesetFor(base);
   assert.match(text, /iifname != \{ "lo", "wg0" \} ct mark & 0xffff0000 == 0x6b730000 counter drop/);
   assert.match(text, /iifname != \{ "lo", "wg0" \} socket cgroupv2 level 1 "unified\/ksapp" counter drop/);
+  // Sockets marked by the daemon, whatever their cgroup.
+  assert.match(text, /iifname != \{ "lo", "wg0" \} socket mark & 0xffff0000 == 0x6b730000 counter drop/);
 });
 
 test('DNS: loopback resolvers refused, others rewritten to the tunnel resolvers', () => {
@@ -78,6 +82,9 @@ test('DNS: loopback resolvers refused, others rewritten to the tunnel resolvers'
   assert.match(text, /ip6 daddr ::1 meta l4proto \{ tcp, udp \} th dport 53 counter drop/);
   assert.match(text, /ip daddr != 127\.0\.0\.0\/8 meta l4proto \{ tcp, udp \} th dport 53 dnat ip to 10\.66\.0\.1/);
   assert.match(text, /dnat ip6 to fd66::1/);
+  // The same for sockets the daemon marked: by the mark, not the cgroup.
+  assert.match(text, /meta mark & 0xffff0000 == 0x6b730000 ip daddr 127\.0\.0\.0\/8 meta l4proto \{ tcp, udp \} th dport 53 counter drop/);
+  assert.match(text, /meta mark & 0xffff0000 == 0x6b730000 ip daddr != 127\.0\.0\.0\/8 meta l4proto \{ tcp, udp \} th dport 53 dnat ip to 10\.66\.0\.1/);
 });
 
 test('allow-lan keeps DNS protected and lets LAN ranges out directly; block drops all', () => {

@@ -5,7 +5,8 @@ export { findByPid, findByExe, findByRule, findMatching, resolveRule, type Found
 export { moveInto, procCgroup, type Adoption, type MovedProcess, type MoveOptions } from './move.js';
 export { release, type ReleaseReport } from './release.js';
 export { closeOldSockets, heldSockets, type CloseOptions, type CloseResult, type SocketOutcome, type SocketReport } from './sockets.js';
-export { classify } from './socket-outcome.js';
+export { afterMarking, classify, markable } from './socket-outcome.js';
+export { markSockets, type MarkOutcome } from './mark.js';
 export { parseSsLines, parseEndpoint, filterTerm, listSockets, type SsSocket, type SsTools } from './ss.js';
 export { parseInodeColumn } from './net-tables.js';
 export { unitCgroup, resolveCgroupPath, parseShow } from './unit.js';

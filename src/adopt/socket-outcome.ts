@@ -3,8 +3,9 @@ import type { TableHit, TableKind } from './net-tables.js';
 import type { SsSocket } from './ss.js';
 
 /** confined: created in the app's group; closed: the app no longer holds it; aborted: a destroyed TCP socket (dead);
- * ignored: not an IP socket; unprotected: can still send from outside the app's group. */
-export type SocketOutcome = 'confined' | 'closed' | 'aborted' | 'ignored' | 'unprotected';
+ * marked: outside the app's group but carrying the app's firewall mark (tunnel or nowhere); ignored: not an IP
+ * socket; unprotected: can still send from outside the app's group. */
+export type SocketOutcome = 'confined' | 'closed' | 'aborted' | 'marked' | 'ignored' | 'unprotected';
 
 /** One socket the app held, and what became of it. */
 export interface SocketReport {
@@ -63,4 +64,19 @@ export function classify(f: SocketFacts): SocketReport {
   if (f.hit?.foreign) return verdict('unprotected', `a ${kind} socket of another network namespace, outside the app's group; restart the app`);
   if (kind) return verdict('unprotected', `${kind} sockets cannot be destroyed (ss -K handles TCP and UDP only); restart the app`);
   return verdict('unprotected', 'not bound or connected yet (or of a family ss does not list): it would send from its old cgroup; restart the app');
+}
+
+/**
+ * Whether marking can confine an unprotected socket: UDP, UDP-Lite, raw and ICMP sockets, and sockets not
+ * bound yet (their first route lookup will carry the mark). Not TCP: a connection or listener keeps the
+ * route it has, so a mark would only stall it; TCP sockets are destroyed instead.
+ */
+export function markable(r: SocketReport): boolean {
+  return r.outcome === 'unprotected' && ['udp', 'udplite', 'raw', 'icmp', 'unknown'].includes(r.kind);
+}
+
+/** The report after an attempt to mark the socket (pure). */
+export function afterMarking(r: SocketReport, result: { marked: true } | { marked: false; reason: string }): SocketReport {
+  if (result.marked) return { ...r, outcome: 'marked', reason: "opened before the adoption, now carries the app's firewall mark: what it sends goes through the tunnel or nowhere" };
+  return { ...r, reason: `${r.reason}; marking it failed: ${result.reason}` };
 }

@@ -1,6 +1,7 @@
 // Sockets an app opened before adoption keep the cgroup they were created in, so the firewall's
 // `socket cgroupv2` match does not see them. This module finds them, destroys what can be destroyed,
-// and says which ones are still outside the app's group (the caller then keeps the app frozen).
+// marks with the app's firewall mark what cannot (mark.ts), and says which ones are still outside
+// the app's protection (the caller then keeps the app frozen).
 //
 // What SOCK_DESTROY (`ss -K`) does on this kernel (6.18, CONFIG_INET_DIAG_DESTROY=y), tested:
 // - TCP (v4, v6), connected or listening: aborted (ECONNABORTED), unhashed, cannot send again.
@@ -20,7 +21,8 @@ import { tableKinds, type TableHit } from './net-tables.js';
 import { readStat } from './proc.js';
 import { parseSocketLink } from './proc.js';
 import { destroySockets, listSockets, tupleKey, type SsSocket, type SsTools } from './ss.js';
-import { classify, type SocketReport } from './socket-outcome.js';
+import { afterMarking, classify, markable, type SocketReport } from './socket-outcome.js';
+import { markSockets } from './mark.js';
 
 export type { SocketOutcome, SocketReport } from './socket-outcome.js';
 
@@ -43,6 +45,8 @@ export interface CloseOptions extends SsTools {
   destroy?: boolean;
   /** Time the app gets after the destroy to close what it was told is dead, before the final check. Default 0. */
   graceMs?: number;
+  /** The app's firewall mark: sockets that stay outside the group and can take a mark get it (see mark.ts). */
+  mark?: number;
 }
 
 /** Finds the sockets of every process in `group` that belong to another cgroup, destroys them, and reports. */
@@ -71,8 +75,13 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
   // The grace lets an app replace what was destroyed; with nothing destroyed there is nothing to wait for.
   if ((options.graceMs ?? 0) > 0 && killed.size > 0) await delay(options.graceMs);
   const stillHeld = await heldSockets(await group.allPids(), procRoot);
-  const sockets = [...held].map(([inode, pids]) =>
+  let sockets = [...held].map(([inode, pids]) =>
     classify({ inode, pids, socket: seen.get(inode), hit: kinds.get(inode), killed: killed.has(inode), refused: refused.get(inode), stillHeld: stillHeld.has(inode), inApp, destroy: options.destroy !== false }));
+  if (options.mark !== undefined) {
+    const candidates = sockets.filter(markable);
+    const marks = await markSockets(new Map(candidates.map((r) => [r.inode, r.pids])), options.mark, procRoot);
+    sockets = sockets.map((r) => (marks.has(r.inode) ? afterMarking(r, marks.get(r.inode)!) : r));
+  }
   return {
     sockets,
     unprotected: sockets.filter((s) => s.outcome === 'unprotected'),

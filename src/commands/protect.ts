@@ -11,6 +11,7 @@ export function formatProtect(r: ProtectResult): string {
   const lines = [`${r.name}: ${r.moved ? `${r.moved} process(es) moved into ${r.cgroup}` : `protected in place at ${r.cgroup}`}` +
     (r.gone ? ` (${r.gone} exited meanwhile)` : '')];
   for (const l of r.listenersClosed) lines.push(`  closed listening socket ${l}: the app accepts connections again once it reopens it`);
+  for (const m of r.marked) lines.push(`  marked ${m}: opened before the adoption, it now carries the app's firewall mark (tunnel or nowhere)`);
   if (r.unprotected.length > 0) {
     lines.push(`${r.name} is NOT fully protected: it is frozen and marked needs-restart, because these sockets predate the adoption:`);
     for (const u of r.unprotected) lines.push(`  ${u}`);

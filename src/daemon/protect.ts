@@ -1,9 +1,9 @@
 import path from 'node:path';
 import {
-  closeOldSockets, findByExe, findByPid, moveInto, readStat, readStatus, resolveCgroupPath, unitCgroup, type Adoption, type Found,
+  closeOldSockets, findByExe, findByPid, moveInto, readStat, readStatus, resolveCgroupPath, unitCgroup, type Adoption, type Found, type SocketReport,
 } from '../adopt/index.js';
 import { Cgroup } from '../../cgroups/index.js';
-import { forgetFlows } from '../firewall/index.js';
+import { forgetFlows, markFor } from '../firewall/index.js';
 import { localDnsBypasses } from '../launch/index.js';
 import type { PeerCred } from '../ipc/peercred.js';
 import type { Request } from '../ipc/protocol.js';
@@ -18,6 +18,8 @@ export interface ProtectResult {
   /** Why the app is not fully protected (frozen, needs a restart); empty when it is. */
   readonly unprotected: readonly string[];
   readonly listenersClosed: readonly string[];
+  /** Sockets from before the adoption that now carry the app's firewall mark (protected, not destroyed). */
+  readonly marked: readonly string[];
   /** Local resolvers whose lookups for the app leave outside the tunnel (it has no private mount namespace). */
   readonly dnsBypass: readonly string[];
 }
@@ -59,8 +61,8 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
     const name = r.name ?? uniqueName(defaultAppName(path.basename(abs)), taken);
     const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: peer.uid, origin: 'adopted', inPlace: abs });
     // Nothing moved, so the unit's own sockets are already its group's; only sockets handed in from outside
-    // (systemd socket activation) are not, and destroying those would break the service: report them.
-    return finish(sup, app, 0, 0, await closeOldSockets(app.cgroup, { root, destroy: false }));
+    // (systemd socket activation) are not, and destroying those would break the service: mark what takes a mark, report the rest.
+    return finish(sup, app, 0, 0, await closeOldSockets(app.cgroup, { root, destroy: false, mark: markFor(app.id) }));
   }
   const found: Found = r.pid !== undefined ? await findByPid(r.pid, { exclude: await protectedPids(sup) }) : await findByExe(r.exe!, { exclude: await protectedPids(sup) });
   await requireOwned(found.roots, peer);
@@ -89,13 +91,14 @@ export async function adoptInto(sup: Supervisor, root: string, app: App, pids: r
   }
   const known = adoptions.get(app.name);
   adoptions.set(app.name, known ? { ...known, moved: [...known.moved, ...adoption.moved] } : adoption);
-  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000 });
+  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: markFor(app.id) });
   return finish(sup, app, adoption.moved.length, adoption.gone.length, sockets, note);
 }
 
 async function finish(sup: Supervisor, app: App, moved: number, gone: number, sockets: Awaited<ReturnType<typeof closeOldSockets>>, note = ''): Promise<ProtectResult> {
   await forgetFlows(sockets.sockets);
-  const unprotected = sockets.unprotected.map((s) => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}: ${s.reason}`);
+  const describe = (s: SocketReport): string => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}`;
+  const unprotected = sockets.unprotected.map((s) => `${describe(s)}: ${s.reason}`);
   if (unprotected.length > 0) {
     await app.cgroup.freeze();
     app.state = 'needs-restart';
@@ -109,6 +112,7 @@ async function finish(sup: Supervisor, app: App, moved: number, gone: number, so
   return {
     name: app.name, cgroup: app.cgroup.path, moved, gone, unprotected,
     listenersClosed: sockets.listenersClosed.map((s) => `${s.kind} ${s.local ?? s.inode}`), dnsBypass,
+    marked: sockets.sockets.filter((s) => s.outcome === 'marked').map(describe),
   };
 }
 

@@ -78,6 +78,9 @@ export function rulesetFor(policy: FirewallPolicy): string {
     // Packets the kernel sends for a protected connection from its own control socket
     // (resets, TIME_WAIT acks) belong to no cgroup: the connection's mark steers them.
     `    ${UNMARKED} ${PROTECTED_CT} meta mark set ct mark`,
+    // A socket opened before its app was adopted carries the app's mark itself (SO_MARK, set by the
+    // daemon): its flows are the app's too.
+    `    ${PROTECTED} ct mark set meta mark`,
     '  }',
     ...apps.flatMap(appChain),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
@@ -86,10 +89,13 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '    type filter hook output priority filter; policy accept;',
     `    ${parent} ip daddr 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 counter drop`,
     `    ${parent} ip6 daddr ::1 meta l4proto { tcp, udp } th dport 53 counter drop`,
+    `    ${PROTECTED} ip daddr 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 counter drop`,
+    `    ${PROTECTED} ip6 daddr ::1 meta l4proto { tcp, udp } th dport 53 counter drop`,
     '  }',
     '  chain dns_redirect {',
     '    type nat hook output priority -100; policy accept;',
     ...dnsRedirect(parent, policy.dns),
+    ...dnsRedirect(PROTECTED, policy.dns),
     '  }',
     // Final check after every reroute: the interface here is the one the packet really leaves by.
     '  chain egress {',
@@ -123,19 +129,21 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '    type filter hook input priority filter; policy accept;',
     `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${PROTECTED_CT} counter drop`,
     `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${parent} counter drop`,
+    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
     '  }',
     '}',
   ];
   return lines.join('\n') + '\n';
 }
 
-function dnsRedirect(parent: string, dns: FirewallPolicy['dns']): string[] {
+/** DNAT of DNS to the tunnel's resolvers for packets that `who` selects (the parent group, or the ksapp mark). */
+function dnsRedirect(who: string, dns: FirewallPolicy['dns']): string[] {
   const rules: string[] = [];
   const l4 = 'meta l4proto { tcp, udp } th dport 53';
   const [v4] = dns.v4;
   const [v6] = dns.v6;
-  if (v4) rules.push(`    ${parent} ip daddr != 127.0.0.0/8 ${l4} dnat ip to ${address(v4)}`);
-  if (v6) rules.push(`    ${parent} ip6 daddr != ::1 ${l4} dnat ip6 to ${address(v6)}`);
+  if (v4) rules.push(`    ${who} ip daddr != 127.0.0.0/8 ${l4} dnat ip to ${address(v4)}`);
+  if (v6) rules.push(`    ${who} ip6 daddr != ::1 ${l4} dnat ip6 to ${address(v6)}`);
   return rules;
 }
 
