@@ -93,7 +93,12 @@ test('a running app with an open UDP socket and a TCP connection: after protect,
   assert.ok(await waitUntil(async () => (await app('old'))?.state === 'running', 8000, 50));
   await sleep(300);
   assert.equal(tally(await lab.received(), lab, tag, t0).fromClient, 0, 'nothing leaked through the outage');
-  assert.equal((await ksappIn(lab, ['kill', 'old'])).exitCode, 0);
+  // Released, the app is as it was before ksapp: the mark comes off its old socket, which sends directly again.
+  assert.equal((await ksappIn(lab, ['release', 'old'])).exitCode, 0);
+  const t1 = Date.now();
+  assert.ok(await waitUntil(async () => (await lab.received()).some((r) => r.tag === tag && r.proto === 'udp' && r.t >= t1 && lab.origin(r.src) === 'client'), 8000, 100),
+    'after release its UDP socket is no longer steered into the tunnel');
+  child.kill('SIGTERM');
 });
 
 test('a forking tree is adopted with its children; what they open afterwards goes through the tunnel', async () => {

@@ -6,7 +6,7 @@ export { moveInto, procCgroup, type Adoption, type MovedProcess, type MoveOption
 export { release, type ReleaseReport } from './release.js';
 export { closeOldSockets, heldSockets, type CloseOptions, type CloseResult, type SocketOutcome, type SocketReport } from './sockets.js';
 export { afterMarking, classify, markable } from './socket-outcome.js';
-export { markSockets, type MarkOutcome } from './mark.js';
+export { clearMarks, markSockets, type MarkOutcome } from './mark.js';
 export { parseSsLines, parseEndpoint, filterTerm, listSockets, type SsSocket, type SsTools } from './ss.js';
 export { parseInodeColumn } from './net-tables.js';
 export { unitCgroup, resolveCgroupPath, parseShow } from './unit.js';

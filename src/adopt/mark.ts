@@ -7,7 +7,7 @@ import { readdir, readlink, stat } from 'node:fs/promises';
 import { loadAddon } from '../native/load.js';
 import { parseSocketLink } from './proc.js';
 
-type SockmarkAddon = { markSocket(pid: number, fd: number, mark: number): { domain: number; type: number; mark: number; netns: number } };
+type SockmarkAddon = { markSocket(pid: number, fd: number, mark: number, onlyIf?: number): { domain: number; type: number; mark: number; netns: number; changed: boolean } };
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -64,4 +64,27 @@ export async function markSockets(wanted: ReadonlyMap<number, readonly number[]>
     }
   }
   return out;
+}
+
+/**
+ * Takes `mark` off every socket of these processes that still carries exactly it (a release: the app
+ * leaves ksapp, and its sockets must not stay steered into the tunnel). Best effort; returns how many
+ * sockets were cleared. A socket left marked only stays confined, it never leaks.
+ */
+export async function clearMarks(pids: readonly number[], mark: number, procRoot = '/proc'): Promise<number> {
+  const addon = loadAddon<SockmarkAddon>('sockmark');
+  if (addon === undefined) return 0;
+  let cleared = 0;
+  for (const pid of pids) {
+    const dir = `${procRoot}/${pid}/fd`;
+    for (const fd of await readdir(dir).catch(() => [] as string[])) {
+      if (parseSocketLink(await readlink(`${dir}/${fd}`).catch(() => '')) === undefined) continue;
+      try {
+        if (addon.markSocket(pid, Number(fd), 0, mark).changed) cleared++;
+      } catch {
+        // Gone meanwhile, or not ours to touch: nothing to undo.
+      }
+    }
+  }
+  return cleared;
 }

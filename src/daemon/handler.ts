@@ -4,7 +4,8 @@ import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
-import { procCgroup, readStat, readStatus, release, type Adoption } from '../adopt/index.js';
+import { clearMarks, procCgroup, readStat, readStatus, release, type Adoption } from '../adopt/index.js';
+import { markFor } from '../firewall/index.js';
 import { protect } from './protect.js';
 import type { Config } from '../config/index.js';
 import { configUser, startConfigApp } from './start-app.js';
@@ -148,6 +149,8 @@ export class DaemonHandler implements RequestHandler {
     const { sup } = this.ctx;
     const app = findApp(sup, name);
     const adoption = this.ctx.adoptions.get(name);
+    // Sockets marked at adoption leave with the app, or they would stay steered into the tunnel.
+    await clearMarks(await app.cgroup.allPids().catch(() => []), markFor(app.id));
     if (app.inPlace || adoption) {
       // A group protected in place stays as it was; adopted processes go back where they came from.
       app.unwatch?.();

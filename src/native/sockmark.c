@@ -1,5 +1,5 @@
 /*
- * markSocket(pid, fd, mark) -> { domain, type, mark, netns }
+ * markSocket(pid, fd, mark[, onlyIf]) -> { domain, type, mark, netns, changed }
  *
  * The kernel ties a socket to the cgroup of the process that created it, so a
  * socket an app opened before it was adopted is invisible to the firewall's
@@ -16,10 +16,13 @@
  * inode of the network namespace the socket routes in, because a mark only
  * helps where ksapp's rules are (0 if the kernel would not say). Failures throw
  * with the errno's name as the code (EPERM: no ptrace right over the process;
- * EBADF: the fd is gone; ESRCH: the process is gone).
+ * EBADF: the fd is gone; ESRCH: the process is gone). With `onlyIf` the mark
+ * is changed only while the socket holds exactly that mark (release clears
+ * ksapp's own mark and never one the app set itself).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,14 +54,20 @@ static int get_int(int fd, int option, int *value) {
 }
 
 static napi_value mark_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   int32_t pid, target_fd;
-  uint32_t mark;
+  uint32_t mark, only_if = 0;
+  napi_valuetype fourth = napi_undefined;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
       napi_get_value_int32(env, argv[0], &pid) != napi_ok || napi_get_value_int32(env, argv[1], &target_fd) != napi_ok ||
       napi_get_value_uint32(env, argv[2], &mark) != napi_ok || pid <= 0 || target_fd < 0) {
-    napi_throw_type_error(env, NULL, "markSocket(pid, fd, mark): pid > 0, fd >= 0 and mark must be numbers");
+    napi_throw_type_error(env, NULL, "markSocket(pid, fd, mark[, onlyIf]): pid > 0, fd >= 0 and mark must be numbers");
+    return NULL;
+  }
+  if (argc >= 4 && napi_typeof(env, argv[3], &fourth) == napi_ok && fourth != napi_undefined &&
+      napi_get_value_uint32(env, argv[3], &only_if) != napi_ok) {
+    napi_throw_type_error(env, NULL, "markSocket: onlyIf must be a number");
     return NULL;
   }
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -68,6 +77,7 @@ static napi_value mark_socket(napi_env env, napi_callback_info info) {
   close(pidfd);
   if (fd < 0) return throw_errno(env, "pidfd_getfd", err);
   int domain = -1, type = -1, held = 0;
+  bool changed = false;
   if (get_int(fd, SO_DOMAIN, &domain) != 0 || get_int(fd, SO_TYPE, &type) != 0) {
     err = errno;
     close(fd);
@@ -80,12 +90,14 @@ static napi_value mark_socket(napi_env env, napi_callback_info info) {
     if (fstat(nsfd, &st) == 0) netns = (double)st.st_ino;
     close(nsfd);
   }
-  if (domain == AF_INET || domain == AF_INET6) {
+  if ((domain == AF_INET || domain == AF_INET6) && get_int(fd, SO_MARK, &held) == 0 &&
+      (fourth == napi_undefined || (uint32_t)held == only_if)) {
     if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0 || get_int(fd, SO_MARK, &held) != 0) {
       err = errno;
       close(fd);
       return throw_errno(env, "setsockopt SO_MARK", err);
     }
+    changed = true;
   }
   close(fd);
   napi_value result, value;
@@ -98,6 +110,8 @@ static napi_value mark_socket(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "mark", value);
   napi_create_double(env, netns, &value);
   napi_set_named_property(env, result, "netns", value);
+  napi_get_boolean(env, changed, &value);
+  napi_set_named_property(env, result, "changed", value);
   return result;
 }
 
