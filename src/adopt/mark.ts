@@ -3,9 +3,9 @@
 // the very socket (pidfd_getfd) and sets SO_MARK to the app's firewall mark. Every packet the app
 // sends through it from then on is steered into the tunnel and guarded like the app's own; the
 // native addon reads the mark back, so a socket is only called marked when the kernel holds the mark.
-import { readdir, readlink, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { loadAddon } from '../native/load.js';
-import { parseSocketLink } from './proc.js';
+import { socketFds } from './proc.js';
 
 type SockmarkAddon = { markSocket(pid: number, fd: number, mark: number, onlyIf?: number): { domain: number; type: number; mark: number; netns: number; changed: boolean } };
 
@@ -18,13 +18,8 @@ export type MarkOutcome = { readonly marked: true } | { readonly marked: false; 
 /** One descriptor of each wanted socket inode among the processes' open files. */
 async function descriptors(wanted: ReadonlyMap<number, readonly number[]>, procRoot: string): Promise<Map<number, { pid: number; fd: number }>> {
   const found = new Map<number, { pid: number; fd: number }>();
-  const pids = new Set([...wanted.values()].flat());
-  for (const pid of pids) {
-    const dir = `${procRoot}/${pid}/fd`;
-    for (const fd of await readdir(dir).catch(() => [] as string[])) {
-      const inode = parseSocketLink(await readlink(`${dir}/${fd}`).catch(() => ''));
-      if (inode !== undefined && wanted.has(inode) && !found.has(inode)) found.set(inode, { pid, fd: Number(fd) });
-    }
+  for (const { pid, fd, inode } of await socketFds([...new Set([...wanted.values()].flat())], procRoot)) {
+    if (wanted.has(inode) && !found.has(inode)) found.set(inode, { pid, fd });
   }
   return found;
 }
@@ -75,15 +70,11 @@ export async function clearMarks(pids: readonly number[], mark: number, procRoot
   const addon = loadAddon<SockmarkAddon>('sockmark');
   if (addon === undefined) return 0;
   let cleared = 0;
-  for (const pid of pids) {
-    const dir = `${procRoot}/${pid}/fd`;
-    for (const fd of await readdir(dir).catch(() => [] as string[])) {
-      if (parseSocketLink(await readlink(`${dir}/${fd}`).catch(() => '')) === undefined) continue;
-      try {
-        if (addon.markSocket(pid, Number(fd), 0, mark).changed) cleared++;
-      } catch {
-        // Gone meanwhile, or not ours to touch: nothing to undo.
-      }
+  for (const { pid, fd } of await socketFds(pids, procRoot)) {
+    try {
+      if (addon.markSocket(pid, fd, 0, mark).changed) cleared++;
+    } catch {
+      // Gone meanwhile, or not ours to touch: nothing to undo.
     }
   }
   return cleared;

@@ -54,6 +54,19 @@ export function parseSocketLink(link: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Every socket descriptor the processes hold: pid, fd number and socket inode (vanished processes are skipped). */
+export async function socketFds(pids: readonly number[], procRoot = '/proc'): Promise<Array<{ pid: number; fd: number; inode: number }>> {
+  const out: Array<{ pid: number; fd: number; inode: number }> = [];
+  for (const pid of pids) {
+    const dir = `${procRoot}/${pid}/fd`;
+    for (const fd of await readdir(dir).catch(() => [] as string[])) {
+      const inode = parseSocketLink(await readlink(`${dir}/${fd}`).catch(() => ''));
+      if (inode !== undefined) out.push({ pid, fd: Number(fd), inode });
+    }
+  }
+  return out;
+}
+
 /** Parses /etc/passwd into uid by user name (the first entry of a name wins, as getpwnam does). */
 export function parsePasswd(text: string): Map<string, number> {
   const users = new Map<string, number>();

@@ -13,13 +13,12 @@
 // Listening sockets are destroyed, not only reported: every connection accepted on an old listener
 // inherits the listener's old cgroup, so inbound connections would bypass the app's rules. They are
 // returned in `listenersClosed` because the app stops accepting until it is restarted.
-import { readdir, readlink } from 'node:fs/promises';
+import { readlink } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { setTimeout as delay } from 'node:timers/promises';
 import { cgroupRoot, type Cgroup } from '../../cgroups/index.js';
 import { tableKinds, type TableHit } from './net-tables.js';
-import { readStat } from './proc.js';
-import { parseSocketLink } from './proc.js';
+import { readStat, socketFds } from './proc.js';
 import { destroySockets, listSockets, tupleKey, type SsSocket, type SsTools } from './ss.js';
 import { afterMarking, classify, markable, type SocketReport } from './socket-outcome.js';
 import { markSockets } from './mark.js';
@@ -113,15 +112,10 @@ async function destroyIn(nsPid: number, targets: readonly SsSocket[], sharedKeys
 /** Socket inodes held by the processes, with the pids holding each. */
 export async function heldSockets(pids: readonly number[], procRoot = '/proc'): Promise<Map<number, number[]>> {
   const held = new Map<number, number[]>();
-  for (const pid of pids) {
-    const dir = `${procRoot}/${pid}/fd`;
-    for (const fd of await readdir(dir).catch(() => [] as string[])) {
-      const inode = parseSocketLink(await readlink(`${dir}/${fd}`).catch(() => ''));
-      if (inode === undefined) continue;
-      const holders = held.get(inode) ?? [];
-      if (!holders.includes(pid)) holders.push(pid);
-      held.set(inode, holders);
-    }
+  for (const { pid, inode } of await socketFds(pids, procRoot)) {
+    const holders = held.get(inode) ?? [];
+    if (!holders.includes(pid)) holders.push(pid);
+    held.set(inode, holders);
   }
   return held;
 }

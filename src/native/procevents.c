@@ -26,6 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "throw-errno.h"
+
 enum { EV_EXEC = 0, EV_OVERRUN = 1, EV_FAILED = 2 };
 
 typedef struct {
@@ -133,14 +135,6 @@ static void finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   stop(data);
   free(data);
-}
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  const char *name = strerrorname_np(err);
-  napi_throw_error(env, name != NULL ? name : "EUNKNOWN", message);
-  return NULL;
 }
 
 static napi_value open_watcher(napi_env env, napi_callback_info info) {

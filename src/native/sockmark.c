@@ -33,20 +33,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "throw-errno.h"
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
-
-static napi_value throw_errno(napi_env env, const char *what, int err) {
-  char message[256];
-  snprintf(message, sizeof message, "%s: %s", what, strerror(err));
-  const char *name = strerrorname_np(err);
-  napi_throw_error(env, name != NULL ? name : "EUNKNOWN", message);
-  return NULL;
-}
 
 static int get_int(int fd, int option, int *value) {
   socklen_t len = sizeof *value;
