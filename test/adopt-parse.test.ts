@@ -114,6 +114,7 @@ test('classify: what counts as protected after the destroy', () => {
   assert.equal(out({ hit: { kind: 'unix', foreign: true } }).outcome, 'ignored', "a stdio socketpair from the parent's namespace");
   assert.equal(out({ hit: { kind: 'netlink', foreign: false } }).outcome, 'ignored');
   assert.equal(out({ hit: { kind: 'packet', foreign: false } }).outcome, 'unprotected');
+  assert.match(out({ hit: { kind: 'packet', foreign: false } }).reason, /below IP routing and the firewall/);
   assert.equal(out({ hit: { kind: 'icmp', foreign: false } }).outcome, 'unprotected');
   assert.match(out({ hit: { kind: 'tcp', foreign: true } }).reason, /another network namespace/);
   assert.equal(out({}).outcome, 'unprotected', 'an unbound socket of unknown family is not trusted');

@@ -101,6 +101,21 @@ test('a running app with an open UDP socket and a TCP connection: after protect,
   child.kill('SIGTERM');
 });
 
+test('a socket no mark can confine (a packet socket skips routing and the firewall): frozen, needs-restart, thaw refused', async () => {
+  // python3 is one of install.sh's packages (node-gyp needs it); Node itself cannot open an AF_PACKET socket.
+  const child = unconfined(['python3', '-c', 'import socket, sys, time\ns = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)\nprint("ready", flush=True)\ntime.sleep(60)']);
+  assert.ok(await waitUntil(async () => (await heldSockets([child.pid!])).size > 0, 5000, 50), 'the packet socket is open');
+  const res = await ksappIn(lab, ['protect', '--pid', String(child.pid), '--name', 'raw']);
+  assert.equal(res.exitCode, 1, String(res.stdout) + String(res.stderr));
+  assert.match(String(res.stdout), /NOT fully protected[\s\S]*packet inode \d+: a packet socket sends below IP routing and the firewall/);
+  assert.equal((await app('raw'))?.state, 'needs-restart');
+  const thaw = await ksappIn(lab, ['thaw', 'raw']);
+  assert.equal(thaw.exitCode, 1);
+  assert.match(String(thaw.stderr), /outside protection/);
+  assert.equal((await ksappIn(lab, ['kill', 'raw'])).exitCode, 0);
+  assert.ok(await waitUntil(async () => (await app('raw')) === undefined, 5000, 50), 'removed once killed');
+});
+
 test('a forking tree is adopted with its children; what they open afterwards goes through the tunnel', async () => {
   const tag = `ksfork${lab.suffix}`;
   const script = `(sleep 1.5; exec "$@" --tag ${tag}-child) & sleep 1.5; exec "$@" --tag ${tag}`;

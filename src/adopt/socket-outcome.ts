@@ -62,6 +62,7 @@ export function classify(f: SocketFacts): SocketReport {
   const kind = f.hit?.kind;
   if (kind === 'unix' || kind === 'netlink') return verdict('ignored', 'not an IP socket');
   if (f.hit?.foreign) return verdict('unprotected', `a ${kind} socket of another network namespace, outside the app's group; restart the app`);
+  if (kind === 'packet') return verdict('unprotected', 'a packet socket sends below IP routing and the firewall: neither ss -K nor a mark can confine it; restart the app');
   if (kind) return verdict('unprotected', `${kind} sockets cannot be destroyed (ss -K handles TCP and UDP only); restart the app`);
   return verdict('unprotected', 'not bound or connected yet (or of a family ss does not list): it would send from its old cgroup; restart the app');
 }
