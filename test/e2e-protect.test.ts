@@ -104,7 +104,10 @@ test('a running app with an open UDP socket and a TCP connection: after protect,
 test('a socket no mark can confine (a packet socket skips routing and the firewall): frozen, needs-restart, thaw refused', async () => {
   // python3 is one of install.sh's packages (node-gyp needs it); Node itself cannot open an AF_PACKET socket.
   const child = unconfined(['python3', '-c', 'import socket, sys, time\ns = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)\nprint("ready", flush=True)\ntime.sleep(60)']);
-  assert.ok(await waitUntil(async () => (await heldSockets([child.pid!])).size > 0, 5000, 50), 'the packet socket is open');
+  // Its stdio are sockets too (pipes from node are socketpairs): wait for its word that the packet socket is open.
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  assert.ok(await waitUntil(async () => out.includes('ready'), 5000, 20), 'the packet socket is open');
   const res = await ksappIn(lab, ['protect', '--pid', String(child.pid), '--name', 'raw']);
   assert.equal(res.exitCode, 1, String(res.stdout) + String(res.stderr));
   assert.match(String(res.stdout), /NOT fully protected[\s\S]*packet inode \d+: a packet socket sends below IP routing and the firewall/);
