@@ -17,7 +17,7 @@ import { EventLog } from './event-log.js';
 import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
-import { acquireLock, acquireNetnsLock, acquireParentLock } from './lock.js';
+import { acquireLock, acquireNetnsLock, acquireParentLock, sweepStaleLocks } from './lock.js';
 import { AutoAdopter } from './auto-adopt.js';
 import type { Adoption } from '../adopt/index.js';
 import { appParent } from './systemd.js';
@@ -95,6 +95,8 @@ export class Daemon {
       probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
     });
     const cgroupParent = await appParent(root, this.config.cgroupParent);
+    // Locks of daemons killed without their teardown would otherwise pile up in /run/ksapp.
+    await sweepStaleLocks();
     const netnsLock = await acquireNetnsLock();
     const parentLock = await acquireParentLock(cgroupParent);
     const releaseSocketLock = this.releaseLock;

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KsappError } from '../errors.js';
@@ -12,24 +12,33 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** Where the daemons keep the locks that are not next to a socket. */
+const LOCK_DIR = '/run/ksapp';
+
 /**
  * Takes the daemon lock (a file holding our pid, created exclusively). A lock
  * of a live daemon is waited for — it may be finishing its teardown — and a
- * lock of a dead one is taken over. Returns the release function.
+ * lock of a dead one is taken over. The pid is written to a file of our own
+ * first and linked into place, so nobody ever reads a lock without its pid
+ * (and takes an empty one for stale). Returns the release function.
  */
 export async function acquireLock(
   file: string, waitMs = 10_000, busy?: (pid: number) => Error,
 ): Promise<() => Promise<void>> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
   const deadline = Date.now() + waitMs;
+  const mine = `${file}.${process.pid}`;
+  await writeFile(mine, `${process.pid}\n`, { mode: 0o600 });
   for (;;) {
     try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
+      await link(mine, file);
+      await unlink(mine).catch(() => undefined);
       return async () => { await unlink(file).catch(() => undefined); };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        await unlink(mine).catch(() => undefined);
+        throw error;
+      }
     }
     const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
@@ -37,6 +46,7 @@ export async function acquireLock(
       continue;
     }
     if (Date.now() >= deadline) {
+      await unlink(mine).catch(() => undefined);
       if (busy) throw busy(pid);
       throw new KsappError(`another ksapp daemon (pid ${pid}) holds ${file}`, {
         code: 'DAEMON_RUNNING', hint: `use it (ksapp status), or stop it first (kill ${pid})`,
@@ -48,7 +58,7 @@ export async function acquireLock(
 
 /** Two daemons (in two network namespaces) on one cgroup parent would take each other's apps for their own: one parent, one daemon. */
 export function acquireParentLock(cgroupParent: string): Promise<() => Promise<void>> {
-  return acquireLock(`/run/ksapp/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
+  return acquireLock(`${LOCK_DIR}/cgroup-${cgroupParent.replace(/\//g, '_')}.lock`, 3000, (pid) =>
     new KsappError(`cgroup parent ${cgroupParent} is used by another ksapp daemon (pid ${pid})`, {
       code: 'PARENT_IN_USE', exitCode: 2, hint: 'give this daemon its own `cgroupParent:` in its config (one per network namespace)',
     }));
@@ -61,8 +71,25 @@ export function acquireParentLock(cgroupParent: string): Promise<() => Promise<v
  */
 export async function acquireNetnsLock(): Promise<() => Promise<void>> {
   const netns = (await stat('/proc/self/ns/net')).ino;
-  return acquireLock(`/run/ksapp/netns-${netns}.lock`, 3000, (pid) =>
+  return acquireLock(`${LOCK_DIR}/netns-${netns}.lock`, 3000, (pid) =>
     new KsappError(`another ksapp daemon (pid ${pid}) already owns the firewall of this network namespace`, {
       code: 'NETNS_IN_USE', exitCode: 1, hint: 'talk to that one (its --socket), or stop it first; one daemon per network namespace',
     }));
+}
+
+/**
+ * Removes the locks daemons killed without their teardown (SIGKILL, a crash) left in `dir`: only those
+ * whose pid is dead, which acquireLock would take over anyway. Returns the files removed.
+ */
+export async function sweepStaleLocks(dir = LOCK_DIR): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    // A lock names its holder inside; a lock being taken (NAME.lock.PID) names it in the file name.
+    const taking = /\.lock\.(\d+)$/.exec(name);
+    if (!taking && !name.endsWith('.lock')) continue;
+    const file = path.join(dir, name);
+    const pid = taking ? Number(taking[1]) : Number((await readFile(file, 'utf8').catch(() => 'x')).trim());
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid) && (await unlink(file).then(() => true, () => false))) removed.push(file);
+  }
+  return removed;
 }

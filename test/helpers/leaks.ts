@@ -8,6 +8,7 @@ import { waitUntil } from '../../src/demo/wait.js';
 import { writeLabConfig } from '../../src/demo/lab-config.js';
 import { execIn, fixturePath, type Lab, type Received } from '../../src/lab/index.js';
 import { runTool } from '../../src/tools.js';
+import { sweepStaleLocks } from '../../src/daemon/lock.js';
 import { ksappIn } from './ksapp.js';
 
 /** Writes a ksapp config for the lab (own cgroup parent) and returns its path. */
@@ -179,6 +180,7 @@ export async function cleanupAfterCrash(lab: Lab, parentDir: string): Promise<vo
     await rmdir(dir).catch(() => undefined);
   }
   await rmdir(parentDir).catch(() => undefined);
+  await sweepStaleLocks(); // the dead daemon's netns and cgroup-parent locks
   // The dead ksapp's tunnel monitor (`ip monitor`) lives on in the namespace; end it by pid.
   for (const pid of (await runTool('ip', ['netns', 'pids', lab.ns.client]).catch(() => '')).split('\n').map(Number).filter((n) => n > 0)) {
     const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
