@@ -131,6 +131,7 @@ test('marking: which unprotected sockets can take the app mark, and what the rep
   for (const kind of ['raw', 'icmp', 'udplite'] as const) assert.equal(markable(out({ hit: { kind, foreign: false }, killed: false })), true, kind);
   assert.equal(markable(out({ killed: false })), true, 'not bound yet: its first route lookup carries the mark');
   assert.equal(markable(out({ socket: tcp, killed: false })), false, 'a TCP connection keeps its route: destroyed, never marked');
+  assert.equal(markable(out({ socket: { ...tcp, state: 'LISTEN' }, killed: false, refused: 'left open to be marked' })), true, 'a listener: what it accepts inherits the mark');
   assert.equal(markable(out({ hit: { kind: 'packet', foreign: false }, killed: false })), false, 'a packet socket skips routing and netfilter');
   assert.equal(markable(out({ socket: udp, stillHeld: false })), false, 'closed: nothing to mark');
   const marked = afterMarking(out({ socket: udp }), { marked: true });

@@ -101,6 +101,32 @@ test('a running app with an open UDP socket and a TCP connection: after protect,
   child.kill('SIGTERM');
 });
 
+test('a listener opened before the adoption is marked, not closed: it accepts through the tunnel only', async () => {
+  const port = 7301;
+  const server = unconfined([process.execPath, '-e',
+    `require('node:net').createServer((c) => c.end('hello\\n')).listen(${port}, '0.0.0.0', () => console.log('ready'))`]);
+  let out = '';
+  server.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  assert.ok(await waitUntil(async () => out.includes('ready'), 5000, 20));
+  /** Connects from a namespace of the lab; "hello" when the server answered, "fail …" otherwise (2 s at most). */
+  const connect = (ns: string, host: string): Promise<string> => lab.exec(ns, [process.execPath, '-e', `
+    const s = require('node:net').connect({ host: ${JSON.stringify(host)}, port: ${port}, timeout: 2000 });
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.on('end', () => { console.log(got.trim()); process.exit(0); });
+    s.on('timeout', () => { console.log('fail timeout'); process.exit(0); });
+    s.on('error', (e) => { console.log('fail ' + e.code); process.exit(0); });`]).then((o) => o.trim());
+  assert.equal(await connect('internet', lab.addr.client4), 'hello', 'before: reachable directly');
+  const res = await ksappIn(lab, ['protect', '--pid', String(server.pid), '--name', 'lsn']);
+  assert.equal(res.exitCode, 0, String(res.stdout) + String(res.stderr));
+  assert.match(String(res.stdout), new RegExp(`marked tcp 0\\.0\\.0\\.0:${port}`));
+  assert.doesNotMatch(String(res.stdout), /closed listening socket/);
+  assert.equal((await app('lsn'))?.state, 'running');
+  assert.equal(await connect('vpn', lab.tunnel.client4), 'hello', 'through the tunnel it still accepts, and answers through it');
+  assert.match(await connect('internet', lab.addr.client4), /^fail/, 'directly it no longer does');
+  assert.equal((await ksappIn(lab, ['kill', 'lsn'])).exitCode, 0);
+});
+
 test('a socket no mark can confine (a packet socket skips routing and the firewall): frozen, needs-restart, thaw refused', async () => {
   // python3 is one of install.sh's packages (node-gyp needs it); Node itself cannot open an AF_PACKET socket.
   const child = unconfined(['python3', '-c', 'import socket, sys, time\ns = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)\nprint("ready", flush=True)\ntime.sleep(60)']);

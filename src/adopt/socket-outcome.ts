@@ -69,15 +69,20 @@ export function classify(f: SocketFacts): SocketReport {
 
 /**
  * Whether marking can confine an unprotected socket: UDP, UDP-Lite, raw and ICMP sockets, and sockets not
- * bound yet (their first route lookup will carry the mark). Not TCP: a connection or listener keeps the
- * route it has, so a mark would only stall it; TCP sockets are destroyed instead.
+ * bound yet (their first route lookup will carry the mark), and TCP listeners (the connections they
+ * accept inherit the mark; closeOldSockets leaves them open for it only where that holds). Not a TCP
+ * connection: it keeps the route it has, so a mark would only stall it; those are destroyed.
  */
 export function markable(r: SocketReport): boolean {
-  return r.outcome === 'unprotected' && ['udp', 'udplite', 'raw', 'icmp', 'unknown'].includes(r.kind);
+  return r.outcome === 'unprotected' && (['udp', 'udplite', 'raw', 'icmp', 'unknown'].includes(r.kind) || (r.kind === 'tcp' && r.listening));
 }
 
 /** The report after an attempt to mark the socket (pure). */
 export function afterMarking(r: SocketReport, result: { marked: true } | { marked: false; reason: string }): SocketReport {
-  if (result.marked) return { ...r, outcome: 'marked', reason: "opened before the adoption, now carries the app's firewall mark: what it sends goes through the tunnel or nowhere" };
+  if (result.marked) {
+    return { ...r, outcome: 'marked', reason: r.listening
+      ? "opened before the adoption, now carries the app's firewall mark: it accepts connections through the tunnel only, and they inherit the mark"
+      : "opened before the adoption, now carries the app's firewall mark: what it sends goes through the tunnel or nowhere" };
+  }
   return { ...r, reason: `${r.reason}; marking it failed: ${result.reason}` };
 }

@@ -13,7 +13,7 @@
 // Listening sockets are destroyed, not only reported: every connection accepted on an old listener
 // inherits the listener's old cgroup, so inbound connections would bypass the app's rules. They are
 // returned in `listenersClosed` because the app stops accepting until it is restarted.
-import { readlink } from 'node:fs/promises';
+import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { setTimeout as delay } from 'node:timers/promises';
 import { cgroupRoot, type Cgroup } from '../../cgroups/index.js';
@@ -59,10 +59,15 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
   const kinds = new Map<number, TableHit>();
   const killed = new Set<number>();
   const refused = new Map<number, string>();
+  const markListeners = options.mark !== undefined && (await listenersKeepTheirMark());
   for (const [nsPid, inodes] of await byNetns(held, procRoot)) {
     const listing = await listSockets(nsPid, options);
     for (const s of listing) if (inodes.has(s.inode)) seen.set(s.inode, s);
-    const targets = listing.filter((s) => inodes.has(s.inode) && !inApp(s.cgroup));
+    const outside = listing.filter((s) => inodes.has(s.inode) && !inApp(s.cgroup));
+    // A marked listener keeps accepting, through the tunnel only: marked below instead of destroyed.
+    const keep = outside.filter((s) => markListeners && s.netid === 'tcp' && s.state === 'LISTEN');
+    for (const s of keep) refused.set(s.inode, 'left open to be marked');
+    const targets = outside.filter((s) => !keep.includes(s));
     if (options.destroy !== false) await destroyIn(nsPid, targets, shared(listing, inodes), options, killed, refused);
     const unlisted = new Set([...inodes].filter((i) => !seen.has(i)));
     if (unlisted.size === 0) continue;
@@ -86,6 +91,14 @@ export async function closeOldSockets(group: Cgroup, options: CloseOptions = {})
     unprotected: sockets.filter((s) => s.outcome === 'unprotected'),
     listenersClosed: sockets.filter((s) => s.listening && s.outcome === 'aborted'),
   };
+}
+
+/**
+ * Whether connections a listener accepts inherit its socket mark: they do unless tcp_fwmark_accept is on,
+ * which gives them the mark of the incoming SYN instead (none, for a connection from the tunnel).
+ */
+async function listenersKeepTheirMark(): Promise<boolean> {
+  return (await readFile('/proc/sys/net/ipv4/tcp_fwmark_accept', 'utf8').catch(() => '1')).trim() === '0';
 }
 
 /** Tuples that a socket outside the app also has: a filter on them would hit that socket too. */
