@@ -10,9 +10,10 @@
 // - raw, ICMP (ping), UDP-Lite, packet sockets: not destroyable here (ss lists raw sockets without an
 //   inode, the others not at all); unix and netlink sockets carry no IP traffic and are left alone.
 //
-// Listening sockets are destroyed, not only reported: every connection accepted on an old listener
-// inherits the listener's old cgroup, so inbound connections would bypass the app's rules. They are
-// returned in `listenersClosed` because the app stops accepting until it is restarted.
+// Every connection accepted on an old listener inherits the listener's old cgroup, so inbound
+// connections would bypass the app's rules. With a mark to give (and tcp_fwmark_accept off) a
+// listener is left open and marked: what it accepts inherits the mark. Otherwise it is destroyed and
+// returned in `listenersClosed`, because the app stops accepting until it is restarted.
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { setTimeout as delay } from 'node:timers/promises';
