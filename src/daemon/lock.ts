@@ -1,4 +1,4 @@
-import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KsappError } from '../errors.js';
@@ -33,16 +33,19 @@ export async function acquireLock(
     try {
       await link(mine, file);
       await unlink(mine).catch(() => undefined);
-      return async () => { await unlink(file).catch(() => undefined); };
+      return async () => {
+        // Only our own lock: never one another daemon holds.
+        if (await holderOf(file) === process.pid) await unlink(file).catch(() => undefined);
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         await unlink(mine).catch(() => undefined);
         throw error;
       }
     }
-    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) {
-      await unlink(file).catch(() => undefined);
+    const pid = await holderOf(file);
+    if (pid === undefined || !alive(pid)) {
+      await takeOver(file, pid);
       continue;
     }
     if (Date.now() >= deadline) {
@@ -54,6 +57,30 @@ export async function acquireLock(
     }
     await sleep(20);
   }
+}
+
+/** The pid a lock file names; undefined when it names none (or is gone). */
+async function holderOf(file: string): Promise<number | undefined> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/**
+ * Removes the stale lock that named `stale`. Two daemons may find the same stale lock at once; a plain
+ * unlink by the slower one would remove the lock the faster one has just taken. So the lock is moved
+ * aside first (rename is atomic: one mover gets each file), and put back when what was moved turns out
+ * to be a live daemon's fresh lock.
+ */
+async function takeOver(file: string, stale: number | undefined): Promise<void> {
+  const aside = `${file}.stale.${process.pid}`;
+  try {
+    await rename(file, aside);
+  } catch {
+    return; // someone else moved it: look again
+  }
+  const moved = await holderOf(aside);
+  if (moved !== undefined && moved !== stale && alive(moved)) await link(aside, file).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
 }
 
 /** Two daemons (in two network namespaces) on one cgroup parent would take each other's apps for their own: one parent, one daemon. */
@@ -84,8 +111,9 @@ export async function acquireNetnsLock(): Promise<() => Promise<void>> {
 export async function sweepStaleLocks(dir = LOCK_DIR): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    // A lock names its holder inside; a lock being taken (NAME.lock.PID) names it in the file name.
-    const taking = /\.lock\.(\d+)$/.exec(name);
+    // A lock names its holder inside; one being taken (NAME.lock.PID) or taken over (NAME.lock.stale.PID)
+    // names the daemon doing it in the file name.
+    const taking = /\.lock\.(?:stale\.)?(\d+)$/.exec(name);
     if (!taking && !name.endsWith('.lock')) continue;
     const file = path.join(dir, name);
     const pid = taking ? Number(taking[1]) : Number((await readFile(file, 'utf8').catch(() => 'x')).trim());
