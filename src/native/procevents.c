@@ -91,7 +91,7 @@ static void *reader(void *arg) {
     /* Only the kernel (port 0) speaks for the connector. */
     if (from.nl_pid != 0) continue;
     int len = (int)n;
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)len); h = NLMSG_NEXT(h, len)) {
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_type == NLMSG_NOOP || h->nlmsg_type == NLMSG_ERROR) continue;
       if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct cn_msg) + sizeof(struct proc_event))) continue;
       struct cn_msg *cn = NLMSG_DATA(h);
