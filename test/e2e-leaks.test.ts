@@ -67,6 +67,12 @@ async function assertNoLeak(tag: string, from: number): Promise<void> {
 
 /** Per-test limit: a stuck test fails instead of hanging the suite. */
 const T = 40_000;
+/**
+ * How long a new `ksapp run` gets for its first packets: it may first wait for the previous test's
+ * daemon to leave and a new one to start. A limit for a stuck run, not a speed goal; once, under CI
+ * load, 10 s were not enough (the failure message then says what the daemon saw).
+ */
+const FIRST_TRAFFIC_MS = 20_000;
 const i4 = (): string => lab.addr.internet4;
 const i6 = (): string => lab.addr.internet6;
 
@@ -75,7 +81,7 @@ test('IPv4 and IPv6, UDP and TCP: through the tunnel only', { timeout: T }, asyn
   const tag = `kfa${lab.suffix}`;
   const run = startRun(lab, { config, name: 'families', groupDir: group('families'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
   try {
-    const all = await waitSeen(lab, tag, (s) => ['udp', 'tcp', 'udp6', 'tcp6'].every((p) => (s.tunnelBy[p] ?? 0) >= 5), 10_000, t0);
+    const all = await waitSeen(lab, tag, (s) => ['udp', 'tcp', 'udp6', 'tcp6'].every((p) => (s.tunnelBy[p] ?? 0) >= 5), FIRST_TRAFFIC_MS, t0);
     assert.ok(all, `each of udp, tcp, udp6, tcp6 came through the tunnel: ${JSON.stringify((await seenNow(lab, tag, t0)).tunnelBy)}; daemon: ${await daemonView(lab)}`);
     await assertOtherAppWorked(t0);
   } finally {
@@ -175,7 +181,7 @@ test('child and grandchild processes are confined like the app', { timeout: T },
   let why = '';
   try {
     const each = [tag, `${tag}-child1`, `${tag}-child2`];
-    seen = await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), 10_000, t0);
+    seen = await waitSeen(lab, tag, (s) => each.every((t) => (s.byTag[t]?.tunnel ?? 0) >= 5), FIRST_TRAFFIC_MS, t0);
     if (!seen) why = `${JSON.stringify((await seenNow(lab, tag, t0)).byTag)}; daemon: ${await daemonView(lab)}`;
   } finally {
     const r = await run.stop();
@@ -191,7 +197,7 @@ test('a more specific route around the tunnel added later carries no protected p
   const t0 = Date.now();
   const run = startRun(lab, { config, name: 'around', groupDir: group('around'), command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     await lab.faults.addRouteAround(i4(), i6());
     const t1 = Date.now();
     try {
@@ -223,7 +229,7 @@ test('tunnel interface deleted: no IPv4, IPv6, ICMP or DNS leaks during the outa
   let t1 = 0;
   let t2 = 0;
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag, t0)) > 0 && (await tunnelDns(lab, dtag, t0)) > 0, 5000, 50));
     t1 = Date.now();
     await lab.faults.deleteTunnel();
@@ -257,7 +263,7 @@ test('tunnel interface renamed: nothing leaves by the renamed interface or any o
     command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--dns', `${tag}.test`, '--interval', '30') });
   let t2 = 0;
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     const t1 = Date.now();
     await execIn(lab.ns.client, ['ip', '-batch', '-'], `link set ${kc} down\nlink set ${kc} name ${renamed}\nlink set ${renamed} up\n`);
     try {
@@ -280,7 +286,7 @@ test('per-app counters: tunnel packets while up, drops after the tunnel is delet
   const t0 = Date.now();
   const run = startRun(lab, { config, name: 'counted', groupDir: group('counted'), flags: ['--on-drop', 'block'], command: sender('--tag', tag, '--to', i4(), '--to6', i6(), '--interval', '30') });
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 5, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 5, FIRST_TRAFFIC_MS, t0));
     const up = await ksappCounters(lab);
     const ids = Object.keys(up).filter((k) => /^tx_\d+$/.test(k)).map((k) => k.slice(3));
     assert.equal(ids.length, 1, `one app, one tx counter: ${JSON.stringify(up)}`);
@@ -315,7 +321,7 @@ test('ksapp SIGKILLed (daemon and run), then the tunnel dropped: the app runs on
   const appDir = group('crashy');
   let restored = true;
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     const daemonPid = Number((await readFile(`${labSocket(lab)}.lock`, 'utf8')).trim());
     const runPid = run.child.pid!;
     for (const pid of [daemonPid, runPid]) assert.match(await readFile(`/proc/${pid}/cmdline`, 'utf8'), /cli\.js\0(daemon|run)\0/, `${pid} is a ksapp process`);
@@ -455,7 +461,7 @@ test('--allow-lan: LAN destinations directly, everything else and DNS through th
   const run = startRun(lab, { config, name: 'lanapp', groupDir: group('lanapp'), flags: ['--allow-lan'], command:
     sender('--tag', tag, '--to', i4(), '--to6', i6(), '--dns', `${tag}.test`, '--resolver', i6(), '--interval', '30') });
   try {
-    assert.ok(await waitSeen(lab, tag, (s) => s.client6 >= 5 && s.tunnel4 >= 5, 10_000, t0),
+    assert.ok(await waitSeen(lab, tag, (s) => s.client6 >= 5 && s.tunnel4 >= 5, FIRST_TRAFFIC_MS, t0),
       `LAN (IPv6 ULA) directly, IPv4 through the tunnel: ${JSON.stringify(await seenNow(lab, tag, t0))}`);
     assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag, t0)) >= 3, 5000, 50), 'DNS to a LAN resolver still goes to the tunnel resolver');
     await assertOtherAppWorked(t0);
@@ -552,7 +558,7 @@ async function secondKsapp(sharedParent: boolean): Promise<void> {
     tunHolder = execa('nsenter', [`--net=/run/netns/${ns}`, '--', 'socat', '-u', `TUN:10.77.0.2/24,tun-type=tun,tun-name=${tun},iff-up`, 'OPEN:/dev/null,wronly'],
       { reject: false, stdin: 'ignore' });
     assert.ok(await waitUntil(() => execIn(ns, ['ip', 'addr', 'show', 'dev', tun]).then((o) => o.includes('10.77.0.2'), () => false), 5000, 50));
-    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, 10_000, t0));
+    assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     const tableA = await lab.exec('client', ['nft', '-s', 'list', 'table', 'inet', 'ksapp']);
     const rulesA = await lab.exec('client', ['ip', 'rule', 'list']);
     second = execa('nsenter', [`--net=/run/netns/${ns}`, '--', process.execPath, CLI_PATH, 'run', '--socket', sock, '--config', cfgB, '--name', 'second', '--', 'sleep', '30'],
