@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, cgroupRoot, nftCgroupPath } from '../../cgroups/index.js';
 import { checkCgroupMatchSupport } from '../firewall/index.js';
 import { localDnsBypasses } from '../launch/index.js';
+import { loadAddon } from '../native/load.js';
 import { runTool, tools } from '../tools.js';
 
 /** One prerequisite and what to do when it is missing. */
@@ -51,6 +53,7 @@ export async function runChecks(): Promise<CheckResult[]> {
       : `lookups of adopted apps and of non-root \`ksapp run\` go through ${bypass.join(' and ')}, outside the tunnel`,
     fix: 'start sensitive apps with `sudo ksapp run` (their lookups stay in the tunnel), or remove resolve from hosts: in /etc/nsswitch.conf',
   });
+  results.push(...(await adoptionChecks()));
   results.push(...(await cgroupChecks(root)));
   return results;
 }
@@ -82,4 +85,28 @@ async function cgroupChecks(root: boolean): Promise<CheckResult[]> {
     await probe.remove().catch(() => undefined);
   }
   return results;
+}
+
+type ProcEvents = { open(cb: () => void): unknown; close(handle: unknown): void };
+
+/** What adopting running apps relies on: marking their old sockets, and seeing new instances at exec. */
+async function adoptionChecks(): Promise<CheckResult[]> {
+  const ptraceScope = (await readFile('/proc/sys/kernel/yama/ptrace_scope', 'utf8').catch(() => '0')).trim();
+  const marking: CheckResult = loadAddon('sockmark') === undefined
+    ? { name: 'socket marking', ok: false, optional: true, detail: 'the sockmark addon is not built', fix: 'npm run build' }
+    : ptraceScope === '3'
+      ? { name: 'socket marking', ok: false, optional: true, detail: 'kernel.yama.ptrace_scope is 3: not even root may take a socket of an adopted app (pidfd_getfd), so apps holding UDP sockets from before their adoption stay frozen (needs-restart)', fix: 'boot with kernel.yama.ptrace_scope ≤ 2 (3 cannot be lowered at run time)' }
+      : { name: 'socket marking', ok: true, optional: true, detail: 'UDP, raw and listening sockets opened before an adoption get the app\'s mark (pidfd_getfd + SO_MARK)' };
+  const addon = loadAddon<ProcEvents>('procevents');
+  let events: CheckResult;
+  if (addon === undefined) events = { name: 'exec events', ok: false, optional: true, detail: 'the procevents addon is not built: config rules scan /proc every 100 ms', fix: 'npm run build' };
+  else {
+    try {
+      addon.close(addon.open(() => undefined));
+      events = { name: 'exec events', ok: true, optional: true, detail: 'config rules see new instances at exec (process-events connector)' };
+    } catch (error) {
+      events = { name: 'exec events', ok: false, optional: true, detail: `process-events connector unavailable (${(error as Error).message}): config rules scan /proc every 100 ms instead`, fix: 'run the daemon as root in the first network namespace' };
+    }
+  }
+  return [marking, events];
 }
