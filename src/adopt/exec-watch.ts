@@ -74,6 +74,11 @@ async function uptimeMs(procRoot: string): Promise<number> {
   return Number((await readFile(`${procRoot}/uptime`, 'utf8')).split(' ')[0]) * 1000;
 }
 
+/** Reports a problem to whoever listens: an unheard 'error' event would throw and take the daemon down over one failed scan. */
+function warn(watcher: EventEmitter<{ exec: [ExecEvent]; error: [Error] }>, error: Error): void {
+  if (watcher.listenerCount('error') > 0) watcher.emit('error', error);
+}
+
 type WatchSettings = Required<Pick<PollOptions, 'intervalMs' | 'recheckMs' | 'self' | 'procRoot'>>;
 
 interface Seen { firstSeen: number; done: boolean }
@@ -109,8 +114,7 @@ class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error
     if (this.closed) return;
     this.timer = setTimeout(() => {
       this.scan().then(() => this.schedule(), (error: unknown) => {
-        // An unheard 'error' event would throw and take the daemon down over one failed scan.
-        if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+        warn(this, error as Error);
         this.schedule();
       });
     }, this.options.intervalMs);
@@ -181,7 +185,7 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
     try {
       const event = await inspect(pid, this.rule, this.options);
       if (event === undefined || this.closed) return;
-      const started = (event.detectedAt - event.ageMs);
+      const started = event.detectedAt - event.ageMs;
       // One report per process: a second exec or a rescan of the same process is not a new instance.
       const known = this.reported.get(pid);
       if (known !== undefined && Math.abs(known - started) < 20) return;
@@ -189,7 +193,7 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
       if (this.reported.size > 1024) for (const p of this.reported.keys()) if (!existsSync(`${this.options.procRoot}/${p}`)) this.reported.delete(p);
       this.emit('exec', event);
     } catch (error) {
-      if (this.listenerCount('error') > 0) this.emit('error', error as Error);
+      warn(this, error as Error);
     }
   }
 
@@ -209,10 +213,8 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
     this.handle = undefined;
     this.fallback = new PollingExecWatcher(this.rule, this.options, since);
     this.fallback.on('exec', (e) => this.emit('exec', e));
-    this.fallback.on('error', (e) => {
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-    });
-    if (this.listenerCount('error') > 0) this.emit('error', new Error(`the process-events connector failed (errno ${errno}); watching by scanning /proc every ${this.options.intervalMs} ms instead`));
+    this.fallback.on('error', (e) => warn(this, e));
+    warn(this, new Error(`the process-events connector failed (errno ${errno}); watching by scanning /proc every ${this.options.intervalMs} ms instead`));
     await this.fallback.start();
     if (this.closed) this.fallback.close();
   }

@@ -14,7 +14,6 @@ import { configUser, startConfigApp } from './start-app.js';
 export interface HandlerContext {
   readonly sup: Supervisor;
   readonly cgroupRoot: string;
-  /** A resolv.conf naming the tunnel's resolvers, or null. */
   /** The resolv.conf of the tunnel's resolvers as the config now says, or null when it names none. */
   readonly resolvConf: () => string | null;
   readonly runDir: string;

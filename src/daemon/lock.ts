@@ -116,8 +116,8 @@ export async function sweepStaleLocks(dir = LOCK_DIR): Promise<string[]> {
     const taking = /\.lock\.(?:stale\.)?(\d+)$/.exec(name);
     if (!taking && !name.endsWith('.lock')) continue;
     const file = path.join(dir, name);
-    const pid = taking ? Number(taking[1]) : Number((await readFile(file, 'utf8').catch(() => 'x')).trim());
-    if (Number.isInteger(pid) && pid > 0 && !alive(pid) && (await unlink(file).then(() => true, () => false))) removed.push(file);
+    const pid = taking ? Number(taking[1]) : await holderOf(file);
+    if (pid !== undefined && !alive(pid) && (await unlink(file).then(() => true, () => false))) removed.push(file);
   }
   return removed;
 }

@@ -4,6 +4,7 @@
 // namespace; an app ksapp did not start (adopted, or run without root) has none, so it
 // must be told, never assumed protected.
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** A local resolver reachable over a Unix socket, and the path that reveals it. */
 interface LocalResolver {
@@ -18,6 +19,9 @@ const LOCAL_RESOLVERS: readonly LocalResolver[] = [
   { socket: '/run/nscd/socket', what: 'nscd' },
   { socket: '/var/run/nscd/socket', what: 'nscd' },
 ];
+
+/** The directories of those sockets: the launcher hides each in the app's private mount namespace. */
+export const RESOLVER_SOCKET_DIRS: readonly string[] = [...new Set(LOCAL_RESOLVERS.map((r) => path.dirname(r.socket)))];
 
 /** The modules of nsswitch.conf's `hosts:` line, without `[...]` actions (pure). */
 export function nsswitchHosts(text: string): string[] {

@@ -12,6 +12,8 @@
  * parameters, never as script text.
  */
 
+import { RESOLVER_SOCKET_DIRS } from './dns-gaps.js';
+
 /** What the launcher needs to know. */
 export interface LaunchSpec {
   /** Absolute path of the app cgroup's cgroup.procs. */
@@ -29,7 +31,7 @@ export const LAUNCH_FAILED = 126;
 
 const SCRIPT = [
   'echo $$ > "$1" || exit 126',
-  'for d in /run/systemd/resolve /var/run/nscd /run/nscd; do',
+  `for d in ${RESOLVER_SOCKET_DIRS.join(' ')}; do`,
   '  if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o mode=0755 ksapp-hidden "$d" || exit 126; fi',
   'done',
   'if [ -n "$2" ]; then',
