@@ -53,7 +53,7 @@ export async function runThroughput(s: LabSession, rounds: number, seconds: numb
     return Math.round((j.end?.sum_received?.bits_per_second ?? NaN) / 1e5) / 10;
   };
   const free = async (): Promise<number> => mbps((await execa(enter[0]!, [...enter.slice(1), ...client], { reject: false, stdin: 'ignore' })).stdout);
-  const confined = async (): Promise<number> => mbps((await s.daemon.cli(['run', '--name', 'bench-iperf', '--', ...client])).stdout);
+  const confined = async (): Promise<number> => mbps((await s.daemon.cli(['run', '--as-root', '--name', 'bench-iperf', '--', ...client])).stdout);
   const u: number[] = [];
   const p: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -75,7 +75,7 @@ export async function runLatency(s: LabSession, rounds: number, echoes: number):
       const args = [node, ECHO_CLIENT, proto, host, '7100', String(echoes)];
       const parse = (stdout: unknown): { rtts: number[]; lost: number } => JSON.parse(String(stdout) || '{"rtts":[],"lost":0}') as { rtts: number[]; lost: number };
       const free = async () => parse((await execa(enter[0]!, [...enter.slice(1), ...args], { reject: false, stdin: 'ignore' })).stdout);
-      const confined = async () => parse((await s.daemon.cli(['run', '--name', 'bench-echo', '--', ...args])).stdout);
+      const confined = async () => parse((await s.daemon.cli(['run', '--as-root', '--name', 'bench-echo', '--', ...args])).stdout);
       const u: number[] = [];
       const p: number[] = [];
       let lost = 0;

@@ -35,3 +35,18 @@ export function childrenOf(pid: number): number[] {
   }
   return out;
 }
+
+/** How many direct children of a process run `comm` now (e.g. the daemon's `nft` runs); reads only the process's own task files. */
+export function childrenRunning(pid: number, comm: string): number {
+  let n = 0;
+  let tasks: string[];
+  try { tasks = readdirSync(`/proc/${pid}/task`); } catch { return 0; }
+  for (const t of tasks) {
+    let kids: string[];
+    try { kids = readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean); } catch { continue; }
+    for (const k of kids) {
+      try { if (readFileSync(`/proc/${k}/comm`, 'utf8').trim() === comm) n++; } catch { /* exited */ }
+    }
+  }
+  return n;
+}

@@ -13,6 +13,19 @@ function reaction(r: BenchResults): string[] {
     table(['policy', 'procs', 'trials', 'ksapp med', 'p99', 'max', 'outside med', 'p99', 'max', 'kernel med', 'p99', 'max', ''], rows), ''];
 }
 
+function exec(r: BenchResults): string[] {
+  const e = r.exec;
+  if (!e) return [];
+  return ['## Confinement at exec: a program the exec guard marks against an unmarked copy (spawn → exit of `true`, ms)', '',
+    table(['program', 'execs', 'median', 'p99', 'max'], [
+      ['marked (staged before its first instruction)', String(e.marked?.n ?? 0), ...trio(e.marked)],
+      ['unmarked, guard armed', String(e.unmarked?.n ?? 0), ...trio(e.unmarked)],
+      ['unmarked, no guard', String(e.noGuard?.n ?? 0), ...trio(e.noGuard)],
+      ['floor: one pid written to cgroup.procs', String(e.cgroupMove?.n ?? 0), ...trio(e.cgroupMove)],
+    ]),
+    `added by the mark (median): ${ms(e.addedMs ?? undefined)} ms; paid by an unmarked program (median): ${ms(e.unmarkedCostMs ?? undefined)} ms`, ''];
+}
+
 function daemon(r: BenchResults): string[] {
   const d = r.daemon;
   if (!d) return [];
@@ -27,6 +40,25 @@ function daemon(r: BenchResults): string[] {
   }
   if (d.error) out.push(`error: ${d.error}`);
   return [...out, ''];
+}
+
+function flood(r: BenchResults): string[] {
+  const f = r.flood;
+  if (!f) return [];
+  const a = f.attacker;
+  return ['## Under a flood from a non-root user (`ksapp daemon` with its shipped limits; tunnel deleted → app of ' +
+    `${f.procs} processes frozen, seen from outside; trials alternate idle / flooded; ms)`, '',
+    table(['', 'trials', 'median', 'p99', 'max', 'daemon reactionMs med', 'max'], [
+      ['idle', String(f.idle?.n ?? 0), ...trio(f.idle), ms(f.idleKsapp?.median), ms(f.idleKsapp?.max)],
+      ['under flood', String(f.flood?.n ?? 0), ...trio(f.flood), ms(f.floodKsapp?.median), ms(f.floodKsapp?.max)]]),
+    `flooded / idle (medians): ${f.ratio ?? '-'}; failed trials: ${f.failedTrials}`,
+    `root's \`ksapp status --json\` (new process each time): idle median ${ms(f.rootStatus.idle?.median)} ms, during the flood median ${ms(f.rootStatus.flood?.median)} / max ${ms(f.rootStatus.flood?.max)} ms; ` +
+      `${f.rootStatus.answered ? 'every one answered' : 'SOME DID NOT ANSWER'}; over a fresh connection: idle median ${ms(f.rootRoundTrip.idle?.median)} ms, ` +
+      `flooded median ${ms(f.rootRoundTrip.flood?.median)} / max ${ms(f.rootRoundTrip.flood?.max)} ms (root's own socket: median ${ms(f.rootRoundTrip.floodRootSocket?.median)} / max ${ms(f.rootRoundTrip.floodRootSocket?.max)} ms)`,
+    `the daemon's CPU while flooded: ${f.daemonCpuPercent ?? '-'} % of one CPU`,
+    `the flood (uid 65534): ${a.requestsAnswered} status requests answered on 4 connections, ${a.connectionsAccepted} connections accepted and ${a.connectionsRefused} refused ` +
+      `(500 attempts kept going); the daemon ran at most ${a.peakNft} nft at once`,
+    ...(f.error ? [`error: ${f.error}`] : []), ''];
 }
 
 function scale(r: BenchResults): string[] {
@@ -85,7 +117,7 @@ export function formatReport(r: BenchResults): string {
   const errors = Object.entries(r.errors).map(([k, v]) => `section ${k} failed: ${v}`);
   return ['# ksapp benchmarks', describeMachine(r.machine),
     `sizes: ${r.options.quick ? 'QUICK (smoke run) — ' : ''}${r.options.trials} reaction trials, ${r.options.faults} faults; sections ${r.options.sections.join(', ')}`, '',
-    ...reaction(r), ...scale(r), ...daemon(r), ...lab(r), ...errors, errors.length ? '' : '',
+    ...reaction(r), ...scale(r), ...exec(r), ...daemon(r), ...flood(r), ...lab(r), ...errors, errors.length ? '' : '',
     '## Goals (a missed goal is a figure to improve, not a failure of this script)', '', table(['goal', 'measured', ''], goals),
     '', `section times (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`].join('\n');
 }

@@ -1,6 +1,8 @@
 // The shape of bench/results.json: one object per section, null when it did not run.
 import type { BenchOptions } from './args.js';
 import type { DaemonResult } from './daemon-bare.js';
+import type { ExecGuardResult } from './exec-guard.js';
+import type { FloodResult } from './flood.js';
 import type { Machine } from './machine.js';
 import type { LatencyFigure, ThroughputResult } from './overhead.js';
 import type { ReactionResult } from './reaction.js';
@@ -22,7 +24,9 @@ export interface BenchResults {
   options: BenchOptions;
   reaction: { method: string; configs: ReactionResult[] } | null;
   scale: ScaleResult | null;
+  exec: ExecGuardResult | null;
   daemon: DaemonResult | null;
+  flood: FloodResult | null;
   startup: StartupResult | null;
   overhead: { throughput: ThroughputResult | null; latency: LatencyFigure[]; error?: string } | null;
   silent: SilentResult | null;
@@ -35,5 +39,5 @@ export interface BenchResults {
 
 /** An empty result for this run. */
 export function emptyResults(machine: Machine, options: BenchOptions): BenchResults {
-  return { machine, options, reaction: null, scale: null, daemon: null, startup: null, overhead: null, silent: null, stress: null, seconds: {}, errors: {}, goals: [] };
+  return { machine, options, reaction: null, scale: null, exec: null, daemon: null, flood: null, startup: null, overhead: null, silent: null, stress: null, seconds: {}, errors: {}, goals: [] };
 }

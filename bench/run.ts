@@ -8,6 +8,8 @@ import { cgroupRoot } from '../cgroups/index.js';
 import { BenchUsageError, parseArgs, USAGE, type BenchOptions, type Section } from './args.js';
 import { cleanupAll, installSignalCleanup } from './cleanup.js';
 import { runDaemonSection } from './daemon-bare.js';
+import { runExecGuard } from './exec-guard.js';
+import { runFlood } from './flood.js';
 import { checkGoals } from './goals.js';
 import { openLabSession, type LabSession } from './lab-session.js';
 import { machine } from './machine.js';
@@ -47,9 +49,11 @@ async function bareSections(r: BenchResults, o: BenchOptions, ctx: RunContext): 
     }
   });
   await section(r, o, 'scale', async () => { r.scale = await runScale(ctx, o.scaleApps, o.scaleRepeats); });
+  await section(r, o, 'exec', async () => { r.exec = await runExecGuard(ctx, o.execTrials); });
   await section(r, o, 'daemon', async () => {
     r.daemon = await runDaemonSection(ctx, { idleApps: o.idleApps, idleSeconds: o.idleSeconds, trials: o.daemonTrials, procs: 100 });
   });
+  await section(r, o, 'flood', async () => { r.flood = await runFlood(ctx, { trials: o.floodTrials, procs: 100 }); });
 }
 
 async function labSections(r: BenchResults, o: BenchOptions, ctx: RunContext): Promise<void> {

@@ -17,7 +17,7 @@ export interface SilentResult {
 
 /** Kills and restarts the server `trials` times with a protected app running. */
 export async function runSilent(s: LabSession, trials: number, say: (l: string) => void): Promise<SilentResult> {
-  const app = s.daemon.cli(['run', '--name', 'bench-silent', '--', 'sleep', '1000000']);
+  const app = s.daemon.cli(['run', '--as-root', '--name', 'bench-silent', '--', 'sleep', '1000000']);
   const group = path.join(s.parentDir, 'bench-silent');
   const detected: number[] = [];
   const frozen: number[] = [];

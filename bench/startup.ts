@@ -30,7 +30,7 @@ export async function runStartup(s: LabSession, trials: number): Promise<Startup
   const d: number[] = [];
   const n: number[] = [];
   for (let i = 0; i < trials; i++) {
-    k.push(await wall(() => s.daemon.cli(['run', '--', 'true'])));
+    k.push(await wall(() => s.daemon.cli(['run', '--as-root', '--', 'true'])));
     d.push(await wall(direct(['true'])));
     n.push(await wall(direct([process.execPath, '-e', '0'])));
   }

@@ -50,6 +50,26 @@ export class Cgroup {
     return Cgroup.create(this.child(name).path);
   }
 
+  /**
+   * Creates the child group `name`, which must not exist yet (CGROUP_EXISTS
+   * otherwise): whoever made a group this way may remove it again, and never
+   * removes a group it did not make.
+   */
+  async makeChild(name: string): Promise<Cgroup> {
+    const dir = this.child(name).path;
+    try {
+      await mkdir(dir);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new CgroupError(`cgroup ${dir} already exists`, {
+          code: 'CGROUP_EXISTS', exitCode: 2, cause, hint: 'choose another name; ksapp never takes over a group it did not create',
+        });
+      }
+      throw cgroupErrorFor('create cgroup', dir, cause);
+    }
+    return Cgroup.open(dir);
+  }
+
   /** Handles on the existing child groups. */
   async children(): Promise<Cgroup[]> {
     return (await childGroups(this.path)).map((dir) => new Cgroup(dir));

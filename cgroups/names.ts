@@ -3,13 +3,28 @@ import { CgroupError } from './errors.js';
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** What the rule for a group name says, for error messages. */
+export const CGROUP_NAME_RULE = '1-64 characters from A-Z a-z 0-9 . _ - (not "." or "..", not starting with "cgroup.")';
+
+/**
+ * Why `name` is not one safe cgroup directory name, or undefined when it is
+ * (pure). "." and ".." would name the parent or the group itself; a
+ * "cgroup." prefix is the kernel's own interface files; anything else outside
+ * the character set (a "/", control characters) would escape or confuse paths.
+ */
+export function cgroupNameProblem(name: string): string | undefined {
+  const got = `(got ${JSON.stringify(name)})`;
+  if (name === '.' || name === '..') return `must not be "." or ".." ${got}`;
+  if (!NAME.test(name)) return `must be 1 to 64 letters, digits, ".", "_" or "-" ${got}`;
+  if (name.startsWith('cgroup.')) return `must not start with "cgroup.", the kernel's own files ${got}`;
+  return undefined;
+}
+
 /** Throws CGROUP_BAD_NAME unless `name` is one safe path component. */
 export function validateCgroupName(name: string): void {
-  if (!NAME.test(name) || name === '.' || name === '..') {
-    throw new CgroupError(`invalid cgroup name "${name}"`, {
-      code: 'CGROUP_BAD_NAME', exitCode: 2,
-      hint: 'use 1-64 characters from A-Z a-z 0-9 . _ - (not "." or "..")',
-    });
+  const problem = cgroupNameProblem(name);
+  if (problem) {
+    throw new CgroupError(`invalid cgroup name: it ${problem}`, { code: 'CGROUP_BAD_NAME', exitCode: 2, hint: `use ${CGROUP_NAME_RULE}` });
   }
 }
 

@@ -1,5 +1,5 @@
-import { execa } from 'execa';
 import { KsappError } from './errors.js';
+import { runFailed, startProgram } from './spawn.js';
 
 /** The external programs ksapp drives; each can be redirected by an environment variable. */
 export const tools = {
@@ -23,7 +23,7 @@ export class ToolError extends KsappError {
     super(
       missing
         ? `${command[0]} is not installed or not on PATH`
-        : `${command.join(' ')} failed${exitCode === undefined ? '' : ` with status ${exitCode}`}: ${stderr.trim() || 'no message'}`,
+        : `${command.join(' ')} failed${exitCode === undefined ? '' : ` with status ${exitCode}`}: ${stderr.trim() || (cause instanceof Error ? cause.message : '') || 'no message'}`,
       {
         code: missing ? 'TOOL_MISSING' : 'TOOL_FAILED',
         hint: missing ? `install it (run \`ksapp doctor\` to see every missing prerequisite)` : '',
@@ -37,16 +37,12 @@ export class ToolError extends KsappError {
   }
 }
 
-/** Runs a tool without a shell and returns its stdout; throws ToolError on failure. */
+/** Runs a tool without a shell and returns its stdout; throws ToolError on failure, including a spawn that failed (EMFILE, ENOMEM). */
 export async function runTool(file: string, args: readonly string[], input?: string): Promise<string> {
-  try {
-    const result = await execa(file, args, { input, stripFinalNewline: false, reject: false });
-    if (result.failed) {
-      throw new ToolError([file, ...args], result.exitCode, String(result.stderr ?? ''), result.cause);
-    }
-    return String(result.stdout);
-  } catch (error) {
-    if (error instanceof ToolError) throw error;
-    throw new ToolError([file, ...args], undefined, '', error);
+  const result = await startProgram(file, args, { input, stderr: 'collect' }).result;
+  if (runFailed(result)) {
+    const cause = result.error ?? (result.signal ? new Error(`killed by ${result.signal}`) : undefined);
+    throw new ToolError([file, ...args], result.exitCode, result.stderr, cause);
   }
+  return result.stdout;
 }

@@ -6,8 +6,19 @@ test('run takes options before -- and the command after it', () => {
   const cmd = parseCommandLine(['run', '--name', 'qb', '--tunnel', 'wg0', '--on-drop', 'kill', '--restart', '--', 'qbittorrent', '--no-splash']);
   assert.deepEqual(cmd, {
     kind: 'run', socket: undefined, config: undefined, name: 'qb', tunnel: 'wg0', onDrop: 'kill', allowLan: false,
-    restart: true, dns: [], command: ['qbittorrent', '--no-splash'],
+    restart: true, dns: [], asRoot: false, noWait: false, command: ['qbittorrent', '--no-splash'],
   });
+});
+
+test('app names are checked on the command line by the one rule the socket and config use', () => {
+  for (const bad of ['.', '..', 'a/b', 'cgroup.procs', 'tab\there', '']) {
+    for (const argv of [['run', '--name', bad, '--', 'x'], ['release', bad], ['kill', bad], ['protect', '--pid', '5', '--name', bad]]) {
+      if (bad === '' && argv[0] !== 'run' && argv[0] !== 'protect') continue; // an empty positional is "no NAME", its own error
+      assert.throws(() => parseCommandLine(argv), UsageError, `${argv.join(' ')}`);
+    }
+  }
+  const ok = parseCommandLine(['run', '--as-root', '--name', 'qb.2', '--', 'x']);
+  assert.ok(ok.kind === 'run' && ok.asRoot && ok.name === 'qb.2');
 });
 
 test('options after -- belong to the app, not to ksapp', () => {

@@ -150,7 +150,7 @@ test('DNS through a loopback stub that forwards to the ISP never reaches the ISP
     // A protected app using getaddrinfo while the system's resolv.conf names the stub
     // (a private mount namespace stands in for a machine running systemd-resolved).
     const ksArgv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH,
-      'run', '--config', config, '--name', 'stubsys', '--', ...sender('--tag', sys, '--dns', `${sys}.test`, '--interval', '40')];
+      'run', '--as-root', '--config', config, '--name', 'stubsys', '--', ...sender('--tag', sys, '--dns', `${sys}.test`, '--interval', '40')];
     const sysRun = execa('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"',
       'sh', resolvConf, ...ksArgv], { reject: false, stdin: 'ignore', env: { KSAPP_SOCKET: labSocket(lab) } });
     try {
@@ -506,15 +506,16 @@ test('bad input: a table inet ksapp left by something else is refused and left u
   }
 });
 
-test('bad input: a tunnel interface without an address is refused with a clear error', { timeout: T }, async () => {
+test('bad input: a tunnel interface without an address is waited for; --no-wait refuses with a clear error', { timeout: T }, async () => {
   const tun = `kt${lab.suffix}`;
   await execIn(lab.ns.client, ['ip', 'tuntap', 'add', 'dev', tun, 'mode', 'tun']);
   try {
     await execIn(lab.ns.client, ['ip', 'link', 'set', tun, 'up']);
-    const r = await ksappIn(lab, ['run', '--config', config, '--tunnel', tun, '--', 'true']);
+    const r = await ksappIn(lab, ['run', '--no-wait', '--config', config, '--tunnel', tun, '--', 'true']);
     assert.equal(r.exitCode, 2, String(r.stderr));
-    assert.match(String(r.stderr), new RegExp(`tunnel interface ${tun} has no IP address[\\s\\S]*Hint:`));
-    assert.deepEqual(await leftovers(), { table: '', rules: '', groups: false }, 'nothing was set up');
+    assert.match(String(r.stderr), new RegExp(`tunnel ${tun} is down \\(.*${tun} has no address yet\\)[\\s\\S]*Hint:`));
+    assert.ok(await daemonGone(lab, 10_000), 'the daemon it started left');
+    assert.deepEqual(await leftovers(), { table: '', rules: '', groups: false }, 'nothing is left behind');
   } finally {
     await execIn(lab.ns.client, ['ip', 'link', 'del', tun]).catch(() => undefined);
     await rmdir(parentDir()).catch(() => undefined);
@@ -561,7 +562,7 @@ async function secondKsapp(sharedParent: boolean): Promise<void> {
     assert.ok(await waitSeen(lab, tag, (s) => s.tunnel4 > 0 && s.tunnel6 > 0, FIRST_TRAFFIC_MS, t0));
     const tableA = await lab.exec('client', ['nft', '-s', 'list', 'table', 'inet', 'ksapp']);
     const rulesA = await lab.exec('client', ['ip', 'rule', 'list']);
-    second = execa('nsenter', [`--net=/run/netns/${ns}`, '--', process.execPath, CLI_PATH, 'run', '--socket', sock, '--config', cfgB, '--name', 'second', '--', 'sleep', '30'],
+    second = execa('nsenter', [`--net=/run/netns/${ns}`, '--', process.execPath, CLI_PATH, 'run', '--as-root', '--socket', sock, '--config', cfgB, '--name', 'second', '--', 'sleep', '30'],
       { reject: false, stdin: 'ignore' });
     if (sharedParent) {
       // One daemon per cgroup parent: the second one must be refused, not take the first one's apps.

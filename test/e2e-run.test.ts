@@ -116,10 +116,35 @@ test('a tunnel already down when the daemon starts: the app starts frozen, and t
   assert.ok(await daemonGone(lab));
 });
 
-test('bad input: a missing tunnel exits 2 with the fix, and leaves no rules or cgroups', async () => {
-  const res = await ksappIn(lab, ['run', '--tunnel', 'nosuch0', '--', 'true']);
-  assert.equal(res.exitCode, 2);
+test('the tunnel interface missing at start: the app starts frozen, run says why, and it sends through the tunnel once it appears', async () => {
+  const config = await labConfig(lab, 'late');
+  const tag = `kslate${lab.suffix}`;
+  await faultById('tunnel-deleted').inject(lab);
+  let child: ReturnType<typeof ksappIn> | undefined;
+  try {
+    child = ksappIn(lab, ['run', '--config', config, '--name', 'late', '--', 'bash', '-c', `for i in $(seq 1 200); do echo "${tag} $i" > /dev/udp/${lab.addr.internet4}/7000; sleep 0.05; done`]);
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    assert.ok(await waitUntil(async () => /does not exist yet \(.*\): late starts frozen until it appears/.test(stderr), 10_000, 50), `run says why: ${stderr}`);
+    assert.ok(await waitUntil(async () => (await groupFlags(path.join(parentDir(), 'late')))?.frozen === true, 5000), 'frozen');
+    assert.equal(tally(await lab.received(), lab, tag).fromClient, 0);
+    await faultById('tunnel-deleted').repair(lab);
+    assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel > 3, 15_000, 50), 'sends through the tunnel once it is back');
+    assert.match(stderr, /late thawed, running again/);
+    assert.equal(tally(await lab.received(), lab, tag).fromClient, 0, 'nothing leaked before');
+  } finally {
+    await faultById('tunnel-deleted').repair(lab).catch(() => undefined);
+    child?.kill('SIGTERM');
+    await child;
+  }
+  assert.ok(await daemonGone(lab, 10_000));
+});
+
+test('bad input: a missing tunnel with --no-wait exits 2 with the fix, and leaves no rules or cgroups', async () => {
+  const res = await ksappIn(lab, ['run', '--no-wait', '--tunnel', 'nosuch0', '--', 'true']);
+  assert.equal(res.exitCode, 2, String(res.stderr));
   assert.match(String(res.stderr), /tunnel interface nosuch0 does not exist[\s\S]*Hint:/);
+  assert.ok(await daemonGone(lab, 10_000), 'the daemon it started left');
   const missing = await ksappIn(lab, ['run', '--tunnel', lab.tunnel.clientIface, '--', 'no-such-program-xyz']);
   assert.equal(missing.exitCode, 2);
   assert.match(String(missing.stderr), /command not found: no-such-program-xyz/);

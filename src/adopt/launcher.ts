@@ -3,7 +3,7 @@
 // the command reads the system's entry and writes the copy into the user's applications folder,
 // where it takes precedence over the system's entry of the same file name (desktop-entry spec).
 import path from 'node:path/posix';
-import { validateCgroupName } from '../../cgroups/index.js';
+import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { badInput } from './errors.js';
 
 /** Characters that force an Exec argument into double quotes (desktop-entry spec, "The Exec key"). */
@@ -65,11 +65,8 @@ export interface RewriteOptions {
 
 /** Rewrites every `Exec=` line (in every group, actions included) to `Exec=ksapp run --name NAME -- <original>`; TryExec and all else stay as they were. */
 export function rewriteDesktopEntry(text: string, name: string, options: RewriteOptions = {}): RewriteResult {
-  try {
-    validateCgroupName(name);
-  } catch (cause) {
-    throw badInput('ADOPT_BAD_NAME', `invalid app name "${name}"`, 'use 1-64 characters from A-Z a-z 0-9 . _ -', cause);
-  }
+  const problem = appNameProblem(name);
+  if (problem) throw badInput('ADOPT_BAD_NAME', `invalid app name: it ${problem}`, `use ${APP_NAME_RULE}`);
   const prefix = `${quoteExecArg(options.ksapp ?? 'ksapp')} run --name ${name} -- `;
   let wrapped = 0;
   let execs = 0;

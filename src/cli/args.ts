@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { KsappError } from '../errors.js';
 import type { DropPolicy } from '../supervisor/types.js';
 
@@ -18,7 +19,7 @@ export interface GlobalOptions {
 
 /** A parsed command line. */
 export type Command = GlobalOptions & (
-  | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; command: string[] }
+  | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
   | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
@@ -34,7 +35,7 @@ const GLOBAL: Options = { socket: { type: 'string' }, config: { type: 'string' }
 const PER_COMMAND: Record<string, Options> = {
   run: {
     name: { type: 'string' }, tunnel: { type: 'string' }, 'on-drop': { type: 'string' },
-    'allow-lan': { type: 'boolean' }, restart: { type: 'boolean' }, dns: { type: 'string', multiple: true },
+    'allow-lan': { type: 'boolean' }, restart: { type: 'boolean' }, dns: { type: 'string', multiple: true }, 'as-root': { type: 'boolean' }, 'no-wait': { type: 'boolean' },
   },
   daemon: { foreground: { type: 'boolean' }, 'exit-when-idle': { type: 'boolean' }, tunnel: { type: 'string' }, dns: { type: 'string', multiple: true } },
   status: { json: { type: 'boolean' } },
@@ -76,8 +77,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (positionals.length > 0) throw new UsageError(`run: unexpected "${positionals[0]}" before --`, 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       if (dashdash === -1 || tail.length === 0) throw new UsageError('run: missing `-- COMMAND`', 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       return {
-        ...global, kind, name: str('name'), tunnel: str('tunnel'), onDrop: dropPolicy(str('on-drop')),
-        allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: dnsList(v.dns as string[] | undefined), command: tail,
+        ...global, kind, name: appName(kind, str('name')), tunnel: str('tunnel'), onDrop: dropPolicy(str('on-drop')),
+        allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: dnsList(v.dns as string[] | undefined), asRoot: v['as-root'] === true, noWait: v['no-wait'] === true, command: tail,
       };
     }
     case 'protect': {
@@ -85,12 +86,12 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (targets.length !== 1) throw new UsageError('protect: give exactly one of --pid, --exe, --unit, --cgroup');
       const pid = str('pid') === undefined ? undefined : Number(str('pid'));
       if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
-      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: str('name'), onDrop: dropPolicy(str('on-drop')) };
+      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')) };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;
       if (!name || extra !== undefined) throw new UsageError(`${kind}: give exactly one app NAME`, `ksapp ${kind} NAME (see \`ksapp status\` for names)`);
-      return { ...global, kind, name };
+      return { ...global, kind, name: appName(kind, name) };
     }
     case 'daemon':
       return {
@@ -102,11 +103,18 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     case 'install-launcher': {
       const [name, extra] = positionals;
       if (!name || extra !== undefined) throw new UsageError('install-launcher: give exactly one app NAME', 'ksapp install-launcher NAME [--desktop FILE]');
-      return { ...global, kind, name, desktop: str('desktop') };
+      return { ...global, kind, name: appName(kind, name), desktop: str('desktop') };
     }
     case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
     default: return { ...global, kind: kind as 'help' | 'version' };
   }
+}
+
+/** An app name given on the command line, checked by the same rule as the socket and the config. */
+function appName<T extends string | undefined>(kind: string, name: T): T {
+  const problem = name === undefined ? undefined : appNameProblem(name);
+  if (problem) throw new UsageError(`${kind}: the app name ${problem}`, `an app name is ${APP_NAME_RULE}`);
+  return name;
 }
 
 function dnsList(values: string[] | undefined): string[] {

@@ -3,7 +3,9 @@ export const USAGE = `ksapp — per-application VPN kill switch
 
 Usage:
   ksapp run [--name NAME] [--tunnel IFACE] [--on-drop freeze|kill|block]
-            [--allow-lan] [--restart] [--dns ADDR]... -- COMMAND [ARGS...]
+            [--allow-lan] [--restart] [--dns ADDR]... [--as-root] [--no-wait] -- COMMAND [ARGS...]
+            (--as-root: run the app as root when not started through sudo;
+             --no-wait: refuse when the tunnel is down instead of starting frozen)
   ksapp daemon [--config FILE] [--foreground]
   ksapp status [--json]
   ksapp protect (--pid PID | --exe PATH | --unit UNIT | --cgroup PATH) [--name NAME] [--on-drop ...]

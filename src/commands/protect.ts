@@ -1,6 +1,7 @@
+import { describeLeftOut } from '../adopt/index.js';
 import type { Command } from '../cli/args.js';
 import type { ProtectResult } from '../daemon/protect.js';
-import { DaemonClient } from '../ipc/client.js';
+import { connectOrStart } from '../daemon/autostart.js';
 import { dnsBypassWarning } from '../launch/index.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
 
@@ -10,6 +11,10 @@ type ProtectCommand = Extract<Command, { kind: 'protect' }>;
 export function formatProtect(r: ProtectResult): string {
   const lines = [`${r.name}: ${r.moved ? `${r.moved} process(es) moved into ${r.cgroup}` : `protected in place at ${r.cgroup}`}` +
     (r.gone ? ` (${r.gone} exited meanwhile)` : '')];
+  const leftOut = r.leftOut ?? [];
+  if (leftOut.length > 0) {
+    lines.push(`  left out ${leftOut.length} process(es) that are not yours, where they were (ksapp freeze/kill of ${r.name} does not reach them): ${describeLeftOut(leftOut)}`);
+  }
   for (const l of r.listenersClosed) lines.push(`  closed listening socket ${l}: the app accepts connections again once it reopens it`);
   for (const m of r.marked) lines.push(`  marked ${m}: opened before the adoption, it now carries the app's firewall mark (tunnel or nowhere)`);
   if (r.unprotected.length > 0) {
@@ -24,7 +29,8 @@ export function formatProtect(r: ProtectResult): string {
 
 /** `ksapp protect (--pid | --exe | --unit | --cgroup)`: exit 1 when the app could only be frozen, not protected. */
 export async function protectCommand(cmd: ProtectCommand): Promise<number> {
-  const client = await DaemonClient.connect(socketPathFrom(cmd.socket));
+  // As `ksapp run` does: with no daemon answering, root starts one (it leaves once nothing is protected).
+  const client = await connectOrStart({ socketPath: socketPathFrom(cmd.socket), configFile: cmd.config, tunnel: undefined, dns: [] });
   try {
     const result = await client.request<ProtectResult>({
       op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, name: cmd.name, onDrop: cmd.onDrop,

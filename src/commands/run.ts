@@ -5,9 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectOrStart } from '../daemon/autostart.js';
 import { KsappError } from '../errors.js';
 import type { DaemonClient } from '../ipc/client.js';
-import type { Registration, StreamMessage } from '../ipc/protocol.js';
+import type { Registration, Status, StreamMessage } from '../ipc/protocol.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
-import { dnsBypassWarning, invokingUser, launchArgv, localDnsBypasses, requireCommand, spawnApp, startStopped, waitStopped, type AppProcess } from '../launch/index.js';
+import { cgroupRoot } from '../../cgroups/index.js';
+import { dnsBypassWarning, invokingUser, registrationProblem, startNotice, stateLine, launchArgv, localDnsBypasses, requireCommand, spawnApp, startStopped, waitStopped, type AppProcess } from '../launch/index.js';
 import { formatError } from '../errors.js';
 
 type RunCommand = Extract<Command, { kind: 'run' }>;
@@ -21,13 +22,30 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
  */
 export async function runCommand(cmd: RunCommand): Promise<number> {
   const executable = requireCommand(cmd.command[0]!, process.env.PATH);
+  refuseRootApp(cmd, executable);
+  // Until the app runs (registering, waiting for a tunnel) a signal ends ksapp run as it would end the app.
+  const early = (signal: NodeJS.Signals): void => process.exit(128 + (constants.signals[signal] ?? 1));
+  const endEarly = (): void => { for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, early); };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, early);
   const { client, reg } = await registerApp(cmd, executable);
   let closing = false;
   try {
     let restart: (() => void) | undefined;
+    let tunnelUp: (() => void) | undefined;
+    const waitTunnel = new Promise<void>((resolve) => { tunnelUp = resolve; });
     await client.subscribe((m: StreamMessage) => {
-      if (m.type === 'event' && m.event.type === 'app-restart' && m.event.app === reg.name) restart?.();
+      if (m.type !== 'event') return;
+      if (m.event.type === 'tunnel-up') tunnelUp?.();
+      const line = stateLine(m.event, reg.name);
+      if (line) process.stderr.write(`ksapp: ${line}\n`);
+      if (m.event.type === 'app-restart' && m.event.app === reg.name) restart?.();
     }, { status: false });
+    const { line, refusal } = startNotice(reg, cmd.onDrop, cmd.noWait, cmd.tunnel);
+    if (refusal) throw refusal;
+    if (line) process.stderr.write(`ksapp: ${line}\n`);
+    // Under `kill` a lost tunnel means no process at all: the app starts once the tunnel is there.
+    // (Asked again now that events flow, so a tunnel that came back in between is not waited for.)
+    if (line && cmd.onDrop === 'kill' && (await client.request<Status>({ op: 'status' })).tunnel.state !== 'up') await waitTunnel;
     const user = invokingUser(process.env, process.getuid?.() ?? -1);
     client.onClose(() => {
       if (!closing) process.stderr.write('ksapp: lost the daemon; the app stays confined by the firewall, but is no longer frozen on tunnel loss\n');
@@ -36,6 +54,7 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     for (const line of dnsNotices(reg)) process.stderr.write(`ksapp: ${line}\n`);
     const [file, args] = launchArgv({ procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command });
     const start = (): AppProcess => (isRoot() ? spawnApp(file, args) : startThroughDaemon(client, reg.name, command));
+    endEarly();
     for (;;) {
       const waitRestart = new Promise<'restart'>((resolve) => { restart = () => resolve('restart'); });
       const status = await supervise(start());
@@ -47,6 +66,7 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
       await waitRestart;
     }
   } finally {
+    endEarly();
     closing = true;
     client.close();
   }
@@ -62,6 +82,12 @@ async function registerApp(cmd: RunCommand, executable: string): Promise<{ clien
         op: 'register', name: cmd.name, onDrop: cmd.onDrop, allowLan: cmd.allowLan, restart: cmd.restart,
         uid: user?.uid ?? 0, command: [executable, ...cmd.command.slice(1)], cwd: process.cwd(),
       });
+      const problem = registrationProblem(reg, await cgroupRoot());
+      if (problem) {
+        throw new KsappError(`the daemon's answer cannot be used: ${problem}`, {
+          code: 'BAD_REGISTRATION', hint: 'nothing was started; check that the socket belongs to root\'s ksapp daemon (ksapp status)',
+        });
+      }
       return { client, reg };
     } catch (error) {
       client.close();
@@ -73,6 +99,18 @@ async function registerApp(cmd: RunCommand, executable: string): Promise<{ clien
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Root without sudo has no user to drop to, so the app would run as root —
+ * and a root app can change the rules, leave its cgroup or send raw frames.
+ * That is refused unless the user says they mean it.
+ */
+function refuseRootApp(cmd: RunCommand, executable: string): void {
+  if (!isRoot() || cmd.asRoot || invokingUser(process.env, 0) !== null) return;
+  throw new KsappError(`refusing to start ${executable} as root: a root app can undo its own confinement (change the firewall, leave its cgroup, send raw frames)`, {
+    code: 'RUN_AS_ROOT', exitCode: 2, hint: 'start it as your user through sudo (`sudo ksapp run -- …` from your own shell), or add --as-root if you mean it',
+  });
+}
 
 /** What the user must know about the app's name lookups before it starts (one line each). */
 function dnsNotices(reg: Registration): string[] {

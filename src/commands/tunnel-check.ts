@@ -1,11 +1,16 @@
 import { KsappError } from '../errors.js';
 import { runTool, tools } from '../tools.js';
 
-/** Fails with a clear message unless the tunnel interface exists in this network namespace and has an address. */
-export async function requireInterface(iface: string): Promise<void> {
+/** Fails (exit 2) unless `iface` can be an interface name. */
+export function requireInterfaceName(iface: string): void {
   if (!/^[A-Za-z0-9._@:-]{1,15}$/.test(iface)) {
     throw new KsappError(`"${iface}" is not a valid interface name`, { code: 'TUNNEL_BAD_NAME', exitCode: 2, hint: 'interface names are 1-15 characters, e.g. wg0' });
   }
+}
+
+/** Fails with a clear message unless the tunnel interface exists in this network namespace and has an address. */
+export async function requireInterface(iface: string): Promise<void> {
+  requireInterfaceName(iface);
   let json: string;
   try {
     json = await runTool(tools.ip, ['-j', 'addr', 'show', 'dev', iface]);

@@ -1,10 +1,10 @@
+import { appNameProblem } from '../app-name.js';
 import { isPrivateRange, LAN_RANGES } from './ip.js';
 import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
 import {
   DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
 } from './types.js';
 
-const APP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 // Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no "/" or whitespace; we also keep to what nft quotes safely.
 const IFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 // Each segment starts with a letter, digit or "_": no "..", no hidden or empty segments, no leading "/".
@@ -68,7 +68,7 @@ const match = object(
 
 const app = object(
   {
-    name: { schema: name(APP_NAME, '1 to 64 letters, digits, ".", "_" or "-"'), required: true },
+    name: { schema: str(appNameProblem), required: true },
     match: { schema: match },
     command: {
       schema: list(str(undefined, { fromNumbers: true }), {

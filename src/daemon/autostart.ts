@@ -1,4 +1,4 @@
-import { openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonClient } from '../ipc/client.js';
 import { IpcError } from '../ipc/errors.js';
+import { checkSocketDir, openOwnLog } from '../ipc/safe-files.js';
+import { daemonEnv } from './daemon-env.js';
 
 /** How `ksapp run` starts a daemon when none answers. */
 export interface AutostartOptions {
@@ -36,14 +38,17 @@ export async function connectOrStart(o: AutostartOptions): Promise<DaemonClient>
     });
   }
   await mkdir(path.dirname(o.socketPath), { recursive: true, mode: 0o755 });
+  await checkSocketDir(path.dirname(o.socketPath));
   const logFile = `${o.socketPath}.log`;
-  const log = openSync(logFile, 'a');
+  const log = openOwnLog(logFile);
   const args = [CLI, 'daemon', '--foreground', ...(o.exitWhenIdle === false ? [] : ['--exit-when-idle']), '--socket', o.socketPath,
     ...(o.configFile ? ['--config', o.configFile] : []), ...(o.tunnel ? ['--tunnel', o.tunnel] : []),
     ...o.dns.flatMap((d) => ['--dns', d])];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: process.env });
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: daemonEnv(process.env, 0) });
+  closeSync(log);
   let exited: number | null = null;
   child.once('exit', (code) => { exited = code ?? 1; });
+  child.once('error', () => { exited = 1; });
   child.unref();
   for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     if (exited !== null) break;

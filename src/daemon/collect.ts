@@ -7,7 +7,7 @@ import { buildStatus } from './status.js';
 /** Gathers pids, kernel counters and monitor figures, then builds the status. */
 export async function collectStatus(
   sup: Supervisor, monitor: TunnelMonitor, iface: string, log: EventLog,
-  extra: { daemon: Status['daemon']; config: Status['config'] },
+  extra: { daemon: Status['daemon']; config: Status['config']; rules?: Status['rules'] },
 ): Promise<Status> {
   const apps = [...sup.apps.values()];
   const pids = new Map(await Promise.all(apps.map(async (a) => [a.name, await a.cgroup.allPids().catch(() => [])] as const)));

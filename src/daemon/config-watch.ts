@@ -12,5 +12,7 @@ export function watchConfig(file: string, onResult: (result: Config | Error) => 
   };
   watcher.on('change', reload);
   watcher.on('add', reload);
+  // A failed re-watch (EMFILE) is reported like a bad edit; unheard, it would end the daemon.
+  watcher.on('error', (e) => onResult(e instanceof Error ? e : new Error(String(e))));
   return () => void watcher.close();
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../config/index.js';
+import { writeOwnFile } from '../ipc/safe-files.js';
 import { resolvConfText } from '../launch/index.js';
 
 /** The file the daemon reads and watches: the one named, else the default when it exists; undefined means built-in defaults. */
@@ -22,7 +23,7 @@ export async function writeResolvConf(runDir: string, servers: readonly string[]
     await rm(file, { force: true });
     return null;
   }
-  await writeFile(file, resolvConfText(servers), { mode: 0o644 });
+  await writeOwnFile(file, resolvConfText(servers), 0o644);
   return file;
 }
 

@@ -1,15 +1,17 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cgroupRoot } from '../../cgroups/index.js';
-import { requireInterface } from '../commands/tunnel-check.js';
+import { requireInterfaceName } from '../commands/tunnel-check.js';
 import { splitFamilies } from '../commands/families.js';
 import type { Config } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
 import type { Status } from '../ipc/protocol.js';
 import { StatusStream } from './stream.js';
+import { StatusCache } from './status-cache.js';
 import { configFileOf, loadDaemonConfig, settingsNeedingRestart, writeResolvConf } from './daemon-config.js';
 import { DaemonClient } from '../ipc/client.js';
 import { answers, prepareSocketPath } from '../ipc/socket-path.js';
+import { checkSocketDir, ensureOwnDir } from '../ipc/safe-files.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
 import { saveApp, Supervisor, type App, type SupervisorEvent } from '../supervisor/index.js';
 import { watchConfig } from './config-watch.js';
@@ -47,6 +49,12 @@ export class Daemon {
   private configError: string | null = null;
   private readonly log: EventLog;
   private readonly stream = new StatusStream(() => this.status(), () => this.checkIdle());
+  // Concurrent and back-to-back status requests share one build (one `nft` run), keyed by the newest event.
+  private readonly statusCache = new StatusCache(() => collectStatus(this.sup, this.monitor, this.iface, this.log, {
+    daemon: { pid: process.pid, startedAt: this.startedAt, socket: this.opts.socketPath },
+    config: { file: this.opts.configFile ?? null, error: this.configError },
+    rules: this.adopter?.ruleGuards() ?? [],
+  }));
   private stopWatching: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -78,14 +86,18 @@ export class Daemon {
 
   /** Loads the config, takes back what a previous daemon left, and starts serving. */
   async start(): Promise<void> {
+    // Before anything is read from or written next to the socket: nobody else may change that directory.
+    await mkdir(path.dirname(this.opts.socketPath), { recursive: true, mode: 0o755 });
+    await checkSocketDir(path.dirname(this.opts.socketPath));
     if (await answers(this.opts.socketPath)) await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
     // The lock outlives a leaving daemon's teardown, so a new one never starts while the old one still removes its table.
     this.releaseLock = await acquireLock(`${this.opts.socketPath}.lock`);
     await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
     this.config = await loadDaemonConfig(configFileOf(this.opts.configFile));
     this.iface = this.opts.tunnel ?? this.config.tunnel.interface ?? (await detectTunnel());
-    await requireInterface(this.iface);
-    await mkdir(this.runDir, { recursive: true, mode: 0o755 });
+    // A tunnel that does not exist yet is waited for (apps stay frozen meanwhile): at boot the VPN comes later.
+    requireInterfaceName(this.iface);
+    await ensureOwnDir(this.runDir);
     this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     const root = await cgroupRoot();
     const probe = this.config.tunnel.probe;
@@ -111,7 +123,8 @@ export class Daemon {
       restart: (app) => this.restartConfigApp(app),
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
-    const saved = await readState(this.stateFile);
+    const { state: saved, dropped } = await readState(this.stateFile, { cgroupRoot: root, parentPath: this.sup.parentPath });
+    for (const reason of dropped) this.sup.record({ type: 'state-dropped', detail: `${this.stateFile}: ${reason} (ignored; live groups are kept under freeze)` });
     const savedApps = saved?.cgroupParent === this.config.cgroupParent ? saved.apps : [];
     await this.sup.start(savedApps);
     // Where adopted processes came from survives the daemon, so release still puts them back.
@@ -123,6 +136,7 @@ export class Daemon {
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();
     this.adopter = new AutoAdopter(this.sup, root, this.adoptions);
+    await this.adopter.armGuard();
     await this.adopter.sync(this.config.apps);
     const configFile = configFileOf(this.opts.configFile);
     if (configFile) this.watch(configFile);
@@ -150,10 +164,7 @@ export class Daemon {
 
   /** The current status, as `ksapp status --json` prints it. */
   status(): Promise<Status> {
-    return collectStatus(this.sup, this.monitor, this.iface, this.log, {
-      daemon: { pid: process.pid, startedAt: this.startedAt, socket: this.opts.socketPath },
-      config: { file: this.opts.configFile ?? null, error: this.configError },
-    });
+    return this.statusCache.get(this.log.latest(1)[0]);
   }
 
   /** Config apps the kill switch killed come back with their command when the tunnel does (`ksapp run` apps are restarted by their client). */
@@ -224,12 +235,12 @@ export class Daemon {
     return this.saving;
   }
 
-  /** A daemon started by `ksapp run` leaves once nothing is protected and nobody is connected. */
+  /** A daemon started by `ksapp run` leaves once nothing is protected and no connection is in use (idle ones do not hold it). */
   private checkIdle(): void {
     if (!this.opts.exitWhenIdle || !this.server) return;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
-      if (this.sup.apps.size === 0 && this.server.connections === 0) void this.stop();
+      if (this.sup.apps.size === 0 && this.server.activeConnections === 0) void this.stop();
       else this.checkIdle();
     }, 500);
   }

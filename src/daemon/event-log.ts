@@ -1,5 +1,5 @@
-import { appendFile } from 'node:fs/promises';
 import type { EventRecord } from '../ipc/protocol.js';
+import { appendOwnFile } from '../ipc/safe-files.js';
 import type { SupervisorEvent } from '../supervisor/index.js';
 
 /** Keeps the latest events in memory (bounded) and appends every event to a JSON-lines file. */
@@ -15,7 +15,7 @@ export class EventLog {
     this.recent.push(record);
     if (this.recent.length > this.limit) this.recent.splice(0, this.recent.length - this.limit);
     const file = this.file;
-    if (file) this.writing = this.writing.then(() => appendFile(file, `${JSON.stringify({ ...event })}\n`)).catch(() => undefined);
+    if (file) this.writing = this.writing.then(() => appendOwnFile(file, `${JSON.stringify({ ...event })}\n`)).catch(() => undefined);
     return record;
   }
 

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { TunnelMonitor } from '../monitor/index.js';
 import { Cgroup } from '../../cgroups/index.js';
 import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
@@ -7,8 +8,17 @@ import { authorize } from './authorize.js';
 import { clearMarks, procCgroup, readStat, readStatus, release, type Adoption } from '../adopt/index.js';
 import { markFor } from '../firewall/index.js';
 import { protect } from './protect.js';
+import { withinAppQuota } from './quota.js';
 import type { Config } from '../config/index.js';
 import { configUser, startConfigApp } from './start-app.js';
+
+/** The tunnel as a new app meets it: known once the daemon's first verdict is in (at most its start grace). */
+async function tunnelFacts(sup: Supervisor): Promise<NonNullable<Registration['tunnel']>> {
+  await sup.tunnelKnown();
+  const tunnelsHere = await TunnelMonitor.tunnelsHere();
+  const iface = sup.options.tunnelIface;
+  return { interface: iface, state: sup.tunnel.state === 'up' ? 'up' : 'down', reason: sup.tunnel.reason, exists: await TunnelMonitor.exists(iface), tunnelsHere };
+}
 
 /** What the handler needs from the daemon around it. */
 export interface HandlerContext {
@@ -44,7 +54,7 @@ export class DaemonHandler implements RequestHandler {
       case 'status':
         return this.ctx.status();
       case 'register':
-        return this.register(request, session);
+        return withinAppQuota(sup, session.peer.uid, () => this.register(request, session));
       case 'freeze':
         return freezeApp(sup, request.name);
       case 'thaw':
@@ -58,7 +68,7 @@ export class DaemonHandler implements RequestHandler {
       case 'enter':
         return this.enter(request.name, request.pid, session);
       case 'protect':
-        return protect(sup, this.ctx.cgroupRoot, request, session.peer, this.ctx.adoptions);
+        return withinAppQuota(sup, session.peer.uid, () => protect(sup, this.ctx.cgroupRoot, request, session.peer, this.ctx.adoptions));
       default:
         throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
     }
@@ -126,7 +136,7 @@ export class DaemonHandler implements RequestHandler {
     if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));
-    return { name, cgroup: app.cgroup.path, resolvConf: this.ctx.resolvConf() };
+    return { name, cgroup: app.cgroup.path, parent: sup.parentPath, resolvConf: this.ctx.resolvConf(), tunnel: await tunnelFacts(sup) };
   }
 
   /** The client that started the app stopped driving it: remove it if empty, else watch it until it is. */

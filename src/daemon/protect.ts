@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
-  closeOldSockets, findByExe, findByPid, moveInto, readStat, readStatus, resolveCgroupPath, unitCgroup, type Adoption, type Found, type SocketReport,
+  closeOldSockets, describeLeftOut, findByExe, findByPid, moveInto, ownershipOf, readStat, readStatus, requirePidfd, resolveCgroupPath, unitCgroup,
+  type Adoption, type Found, type LeftOut, type SocketReport,
 } from '../adopt/index.js';
 import { Cgroup } from '../../cgroups/index.js';
 import { forgetFlows, markFor } from '../firewall/index.js';
@@ -15,6 +16,8 @@ export interface ProtectResult {
   readonly cgroup: string;
   readonly moved: number;
   readonly gone: number;
+  /** Processes a non-root caller's protect left where they were, because they are not the caller's (absent from older daemons). */
+  readonly leftOut?: readonly LeftOut[];
   /** Why the app is not fully protected (frozen, needs a restart); empty when it is. */
   readonly unprotected: readonly string[];
   readonly listenersClosed: readonly string[];
@@ -28,13 +31,16 @@ type ProtectRequest = Extract<Request, { op: 'protect' }>;
 
 const uidOf = async (pid: number): Promise<number | undefined> => (await readStatus(pid))?.uid;
 
-/** A non-root user may protect only their own processes: freezing someone else's would stop it. */
+/**
+ * A non-root user may protect only their own processes (real, effective and saved uid theirs): freezing
+ * someone else's would stop it. This refuses early; the move itself checks every process again.
+ */
 async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<void> {
   if (peer.uid === 0) return;
   for (const pid of pids) {
-    const uid = await uidOf(pid);
-    if (uid !== undefined && uid !== peer.uid) {
-      throw new SupervisorError(`process ${pid} belongs to uid ${uid}, you are uid ${peer.uid}`, {
+    const o = await ownershipOf(pid, peer.uid);
+    if (o !== undefined && !o.owned) {
+      throw new SupervisorError(`process ${pid} is not yours (${o.why}); you are uid ${peer.uid}`, {
         code: 'NOT_AUTHORIZED', hint: 'protect your own processes, or ask root (sudo ksapp protect …)',
       });
     }
@@ -62,55 +68,72 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
     const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: peer.uid, origin: 'adopted', inPlace: abs });
     // Nothing moved, so the unit's own sockets are already its group's; only sockets handed in from outside
     // (systemd socket activation) are not, and destroying those would break the service: mark what takes a mark, report the rest.
-    return finish(sup, app, 0, 0, await closeOldSockets(app.cgroup, { root, destroy: false, mark: markFor(app.id) }));
+    return finish(sup, app, { moved: 0, gone: 0, leftOut: [] }, await closeOldSockets(app.cgroup, { root, destroy: false, mark: markFor(app.id) }));
   }
+  // Refused before anything is created: without the addon a user's move could not be checked.
+  if (peer.uid !== 0) requirePidfd();
   const found: Found = r.pid !== undefined ? await findByPid(r.pid, { exclude: await protectedPids(sup) }) : await findByExe(r.exe!, { exclude: await protectedPids(sup) });
   await requireOwned(found.roots, peer);
   const comm = (await readStat(found.roots[0]!))?.comm ?? 'app';
   const name = r.name ?? uniqueName(defaultAppName(comm), taken);
   const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
   const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
-  return adoptInto(sup, root, app, found.pids, adoptions, true);
+  return adoptInto(sup, root, app, found.pids, adoptions, true, '', peer.uid === 0 ? undefined : peer.uid);
 }
 
 /**
  * Moves processes into an app's group (created with its rules just before),
  * then deals with their old sockets. A new app that got nothing is removed.
+ * With `owner` (a non-root caller) only that user's processes are moved.
  */
-export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], adoptions: Map<string, Adoption>, fresh: boolean, note = ''): Promise<ProtectResult> {
+export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], adoptions: Map<string, Adoption>, fresh: boolean, note = '', owner?: number): Promise<ProtectResult> {
   let adoption: Adoption;
   try {
-    adoption = await moveInto(app.cgroup, pids, { root });
+    adoption = await moveInto(app.cgroup, pids, { root, owner });
   } catch (error) {
     if (fresh) await sup.removeApp(app.name).catch(() => undefined);
     throw error;
   }
+  const leftOut = adoption.leftOut ?? [];
   if (adoption.moved.length === 0 && fresh) {
     await sup.removeApp(app.name).catch(() => undefined);
+    if (leftOut.length > 0) {
+      throw new SupervisorError(`none of the processes that are still running is yours: ${describeLeftOut(leftOut)}`, {
+        code: 'NOT_AUTHORIZED', hint: 'protect your own processes, or ask root (sudo ksapp protect …)',
+      });
+    }
     throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
   }
   const known = adoptions.get(app.name);
-  adoptions.set(app.name, known ? { ...known, moved: [...known.moved, ...adoption.moved] } : adoption);
+  // Saved for release, which needs only what moved: what was left out stays out of state.json.
+  adoptions.set(app.name, known ? { ...known, moved: [...known.moved, ...adoption.moved] } : { group: adoption.group, moved: adoption.moved, gone: adoption.gone });
   const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: markFor(app.id) });
-  return finish(sup, app, adoption.moved.length, adoption.gone.length, sockets, note);
+  return finish(sup, app, { moved: adoption.moved.length, gone: adoption.gone.length, leftOut }, sockets, note);
 }
 
-async function finish(sup: Supervisor, app: App, moved: number, gone: number, sockets: Awaited<ReturnType<typeof closeOldSockets>>, note = ''): Promise<ProtectResult> {
+type Counts = { readonly moved: number; readonly gone: number; readonly leftOut: readonly LeftOut[] };
+
+/** The event log's words for processes left out, '' when none were. */
+const leftOutNote = (leftOut: readonly LeftOut[]): string =>
+  leftOut.length === 0 ? '' : `; left out, not the caller's: ${describeLeftOut(leftOut)}`;
+
+async function finish(sup: Supervisor, app: App, counts: Counts, sockets: Awaited<ReturnType<typeof closeOldSockets>>, note = ''): Promise<ProtectResult> {
+  const { moved, gone, leftOut } = counts;
   await forgetFlows(sockets.sockets);
   const describe = (s: SocketReport): string => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}`;
   const unprotected = sockets.unprotected.map((s) => `${describe(s)}: ${s.reason}`);
   if (unprotected.length > 0) {
     await app.cgroup.freeze();
     app.state = 'needs-restart';
-    sup.record({ type: 'app-needs-restart', app: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted` });
+    sup.record({ type: 'app-needs-restart', app: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted${leftOutNote(leftOut)}` });
   } else {
-    sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}${note}` });
+    sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}${note}${leftOutNote(leftOut)}` });
   }
   const dnsBypass = localDnsBypasses();
   if (dnsBypass.length > 0) sup.record({ type: 'dns-bypass', app: app.name, detail: `lookups through ${dnsBypass.join(' and ')} leave outside the tunnel (start it with sudo ksapp run to close this)` });
   sup.watchExit(app);
   return {
-    name: app.name, cgroup: app.cgroup.path, moved, gone, unprotected,
+    name: app.name, cgroup: app.cgroup.path, moved, gone, leftOut, unprotected,
     listenersClosed: sockets.listenersClosed.map((s) => `${s.kind} ${s.local ?? s.inode}`), dnsBypass,
     marked: sockets.sockets.filter((s) => s.outcome === 'marked').map(describe),
   };

@@ -51,11 +51,23 @@ export async function startConfigApp(sup: Supervisor, app: AppConfig, runDir: st
 export async function launchDetached(sup: Supervisor, app: App, command: string[], user: { uid: number; gid: number } | null, runDir: string, resolvConf: string | null): Promise<void> {
   const [file, args] = launchArgv({ procsFile: path.join(app.cgroup.path, 'cgroup.procs'), resolvConf, user, command });
   const log = openSync(path.join(runDir, `${app.name}.log`), 'a', 0o600);
+  let started: Promise<Error | undefined>;
   try {
     const child = spawn(file, args, { detached: true, stdio: ['ignore', log, log], cwd: '/' });
+    // Node reports a spawn that failed (EMFILE, ENOMEM, EAGAIN) as an 'error' event: unheard, it would end the daemon.
+    started = new Promise((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
     child.unref();
   } finally {
     closeSync(log);
+  }
+  const failed = await started;
+  if (failed) {
+    throw new SupervisorError(`could not start ${app.name}: ${failed.message}`, {
+      code: 'APP_START_FAILED', cause: failed, hint: 'the daemon may be short of file descriptors or memory; see `ksapp status` and try again',
+    });
   }
   await waitForEvents(path.join(app.cgroup.path, 'cgroup.events'), (e) => e.populated, 3000, {
     action: `start ${app.name}`, hint: `see ${path.join(runDir, `${app.name}.log`)}`,

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import type { Adoption } from '../adopt/index.js';
+import { readOwnFile, replaceOwnFile } from '../ipc/safe-files.js';
 import type { SavedApp } from '../supervisor/index.js';
+import { trustedState, type StateBounds } from './state-check.js';
 
 /** An app as saved, with where its adopted processes came from (for release after a restart). */
 export type SavedDaemonApp = SavedApp & { readonly adoption?: Adoption };
@@ -12,19 +13,30 @@ export interface SavedState {
   readonly apps: readonly SavedDaemonApp[];
 }
 
-/** Reads the saved state; a missing or unreadable file means nothing was saved (the kernel still holds the truth). */
-export async function readState(file: string): Promise<SavedState | undefined> {
+/**
+ * Reads the saved state, checked as untrusted input. A missing file means
+ * nothing was saved (the kernel still holds the truth); a file that is a link,
+ * not root's, unparsable, or with entries that do not hold up yields only what
+ * does, and `dropped` names the rest.
+ */
+export async function readState(file: string, bounds: StateBounds): Promise<{ state: SavedState | undefined; dropped: string[] }> {
+  let text: string | undefined;
   try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as SavedState;
-    return value.version === 1 && Array.isArray(value.apps) ? value : undefined;
-  } catch {
-    return undefined;
+    text = await readOwnFile(file);
+  } catch (error) {
+    return { state: undefined, dropped: [(error as Error).message] };
   }
+  if (text === undefined) return { state: undefined, dropped: [] };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { state: undefined, dropped: [`${file} is not valid JSON`] };
+  }
+  return trustedState(value, bounds);
 }
 
-/** Writes the state atomically (temp file, then rename), so a crash never leaves half a file. */
+/** Writes the state atomically (a new temp file, then rename), so a crash never leaves half a file. */
 export async function writeState(file: string, state: SavedState): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  await replaceOwnFile(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
 }

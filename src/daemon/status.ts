@@ -13,6 +13,7 @@ export interface StatusInputs {
   readonly events: readonly EventRecord[];
   readonly daemon: Status['daemon'];
   readonly config: Status['config'];
+  readonly rules?: Status['rules'];
 }
 
 /** Builds the status object `ksapp status --json` prints (pure apart from the user-name lookup). */
@@ -35,5 +36,5 @@ export function buildStatus(i: StatusInputs): Status {
       since: new Date(a.addedAt).toISOString(),
     };
   });
-  return { tunnel, apps, daemon: i.daemon, config: i.config, events: i.events };
+  return { tunnel, apps, daemon: i.daemon, config: i.config, events: i.events, ...(i.rules ? { rules: i.rules } : {}) };
 }

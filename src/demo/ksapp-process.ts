@@ -52,7 +52,7 @@ export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<Pro
   const eventLog = path.join(lab.dir, `${o.name}.events.jsonl`);
   const sender = [process.execPath, fixturePath('sender.mjs'), '--tag', o.tag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6,
     '--interval', '40', ...(o.senderArgs ?? [])];
-  const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--config', config, '--name', o.name,
+  const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--as-root', '--config', config, '--name', o.name,
     '--on-drop', o.onDrop ?? 'freeze', '--', ...sender];
   const env = { KSAPP_EVENT_LOG: eventLog, KSAPP_SOCKET: path.join(lab.dir, 'ksapp.sock') };
   const child = execa(argv[0]!, argv.slice(1), { reject: false, env, stdin: 'ignore' });

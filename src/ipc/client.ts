@@ -1,7 +1,30 @@
+import { existsSync, lstatSync } from 'node:fs';
 import net from 'node:net';
 import { IpcError } from './errors.js';
 import { LineSplitter } from './lines.js';
+import { loadPeerCred, socketPeer } from './peercred.js';
+import { rootSocketOf } from './socket-path.js';
 import type { Request, Response, StreamMessage } from './protocol.js';
+
+/**
+ * Whoever listens on the socket is trusted with where our app runs (its
+ * cgroup) and with our requests: only root's daemon qualifies, as the kernel
+ * vouches (SO_PEERCRED of the listener). Without the addon, the socket file's
+ * owner is the next best witness.
+ */
+function notRootsDaemon(socket: net.Socket, socketPath: string): IpcError | undefined {
+  let uid: number;
+  try {
+    const addon = loadPeerCred();
+    uid = addon ? socketPeer(addon, socket).uid : lstatSync(socketPath).uid;
+  } catch (cause) {
+    return new IpcError(`cannot tell who serves ${socketPath}`, { code: 'DAEMON_NOT_ROOT', cause, hint: 'check the socket path; the daemon runs as root' });
+  }
+  if (uid === 0) return undefined;
+  return new IpcError(`${socketPath} is served by uid ${uid}, not by root: not a ksapp daemon to trust`, {
+    code: 'DAEMON_NOT_ROOT', exitCode: 2, hint: 'someone else may have taken that socket path; use the default /run/ksapp/ksapp.sock, or a --socket in a directory only root can write',
+  });
+}
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void };
 /** A request without its id; the client numbers them. */
@@ -22,11 +45,33 @@ export class DaemonClient {
     socket.on('error', () => undefined);
   }
 
-  /** Connects; DAEMON_NOT_RUNNING when nothing answers. */
-  static connect(socketPath: string): Promise<DaemonClient> {
+  /**
+   * Connects; DAEMON_NOT_RUNNING when nothing answers, DAEMON_NOT_ROOT when
+   * what answers is not root's. Root goes through its own socket beside the
+   * shared one when it is there, so a user flooding the shared one cannot
+   * lock root out.
+   */
+  static async connect(socketPath: string): Promise<DaemonClient> {
+    const own = rootSocketOf(socketPath);
+    if (process.geteuid?.() === 0 && existsSync(own)) {
+      const client = await DaemonClient.connectTo(own, socketPath).catch(() => undefined);
+      if (client) return client;
+    }
+    return DaemonClient.connectTo(socketPath, socketPath);
+  }
+
+  private static connectTo(path: string, socketPath: string): Promise<DaemonClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(socketPath);
-      socket.once('connect', () => resolve(new DaemonClient(socket, socketPath)));
+      const socket = net.connect(path);
+      socket.once('connect', () => {
+        const impostor = notRootsDaemon(socket, path);
+        if (impostor) {
+          socket.destroy();
+          reject(impostor);
+          return;
+        }
+        resolve(new DaemonClient(socket, socketPath));
+      });
       socket.once('error', (cause: NodeJS.ErrnoException) => reject(cause.code === 'EACCES'
         ? new IpcError(`permission denied on ${socketPath}`, { code: 'DAEMON_NO_ACCESS', cause, hint: 'the socket or a directory above it is not open to you; ask root, or use sudo' })
         : new IpcError(`no ksapp daemon is answering on ${socketPath}`, {
@@ -76,6 +121,13 @@ export class DaemonClient {
       const message = JSON.parse(line) as Response | StreamMessage;
       if ('type' in message) {
         this.onStream?.(message);
+        continue;
+      }
+      // A refusal of the whole connection (too many connections, idle, a line too long) answers no request: every one waiting gets it.
+      if (message.id === 0 && !message.ok) {
+        const refusal = new IpcError(message.error.message, { code: message.error.code, hint: message.error.hint, exitCode: message.error.exitCode ?? 1 });
+        for (const p of this.pending.values()) p.reject(refusal);
+        this.pending.clear();
         continue;
       }
       const pending = this.pending.get(message.id);

@@ -64,6 +64,12 @@ export interface Status {
   readonly config: { readonly file: string | null; readonly error: string | null };
   /** Newest last, bounded. */
   readonly events: readonly EventRecord[];
+  /**
+   * How each config rule (`apps[].match`) learns of new instances: `exec`,
+   * confined before the first instruction; `after-start`, adopted once seen,
+   * with a window (each adoption's event says how long), and why.
+   */
+  readonly rules?: ReadonlyArray<{ readonly app: string; readonly guard: 'exec' | 'after-start'; readonly why?: string }>;
 }
 
 /** Requests a client may send. */
@@ -79,10 +85,14 @@ export type Request =
 /** What `register` answers: where the client puts the app's first process. */
 export interface Registration {
   readonly name: string;
-  /** Absolute path of the app's cgroup. */
+  /** Absolute path of the app's cgroup: always `parent/name`. */
   readonly cgroup: string;
+  /** Absolute path of ksapp's parent group. */
+  readonly parent: string;
   /** A resolv.conf naming the tunnel's resolvers, or null when none are configured. */
   readonly resolvConf: string | null;
+  /** The app's tunnel as the daemon knows it when the app is registered (down: the app starts frozen, killed or blocked). */
+  readonly tunnel?: { readonly interface: string; readonly state: 'up' | 'down'; readonly reason: string; readonly exists: boolean; readonly tunnelsHere: readonly string[] };
 }
 
 /** A response to one request. */

@@ -11,6 +11,16 @@ export function socketPathFrom(option: string | undefined): string {
   return path.resolve(option ?? process.env.KSAPP_SOCKET ?? DEFAULT_SOCKET);
 }
 
+/**
+ * Root's own socket beside the shared one (mode 0600). A user who keeps
+ * hundreds of connection attempts going fills the shared socket's accept
+ * queue in the kernel, where connecting fails (EAGAIN) before the daemon can
+ * tell who asks; this queue only root can reach.
+ */
+export function rootSocketOf(socketPath: string): string {
+  return `${socketPath}.root`;
+}
+
 /** Connects once; resolves true when something answers, false on refusal or absence. */
 export function answers(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,3 +1,4 @@
+import { appNameProblem } from '../app-name.js';
 import type { Request } from './protocol.js';
 
 /** Why a request line was refused before it reached the daemon's logic. */
@@ -7,7 +8,6 @@ export class RequestError extends Error {
   }
 }
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const POLICIES = new Set(['freeze', 'kill', 'block']);
 const ALLOWED: Record<string, readonly string[]> = {
   status: [], subscribe: ['status'],
@@ -35,7 +35,8 @@ export function parseRequest(line: string): Request {
   }
   const check = (ok: boolean, what: string): void => { if (!ok) throw new RequestError(`${op}: ${what}`, id); };
   if (r.name !== undefined || ['freeze', 'thaw', 'kill', 'release', 'start', 'enter'].includes(op)) {
-    check(typeof r.name === 'string' && NAME.test(r.name), 'name must be 1-64 characters of A-Z a-z 0-9 . _ -');
+    const problem = appNameProblem(r.name);
+    check(problem === undefined, `name ${problem}`);
   }
   if (op === 'register' || op === 'protect') check(r.onDrop === undefined || POLICIES.has(r.onDrop as string), 'onDrop must be freeze, kill or block');
   if (op === 'register') {

@@ -3,7 +3,7 @@
 // is known. Whenever the monitor process is not running, or has not been followed by a
 // fresh snapshot, the interface counts as down: this source never guesses "up".
 import { EventEmitter } from 'node:events';
-import { execa, type ResultPromise } from 'execa';
+import { startProgram, type Started } from '../spawn.js';
 import { tools } from '../tools.js';
 import { parseMonitorLine, type MonitorEvent, type RouteEvent } from './ip-monitor-parse.js';
 import { readLinkSnapshot, type LinkSnapshot } from './link-snapshot.js';
@@ -26,7 +26,7 @@ const EXITED = 'link monitor exited';
 export class LinkSource extends EventEmitter {
   /** The latest snapshot taken (for callers that need the addresses). */
   lastSnapshot: LinkSnapshot | null = null;
-  private child: ResultPromise | undefined;
+  private child: Started | undefined;
   private state: LinkState | undefined;
   private buffered: MonitorEvent[] | null = null;
   private stopped = false;
@@ -65,7 +65,7 @@ export class LinkSource extends EventEmitter {
     this.child = undefined;
     if (child) {
       child.kill('SIGTERM');
-      await child;
+      await child.result;
     }
   }
 
@@ -74,8 +74,8 @@ export class LinkSource extends EventEmitter {
     this.buffered = [];
     const startedAt = Date.now();
     // setpriv --pdeathsig: a SIGKILLed daemon takes its ip monitor along (setpriv execs ip, same pid).
-    const child = execa('setpriv', ['--pdeathsig', 'TERM', '--', this.ip, '-o', 'monitor', 'link', 'address', 'route'],
-      { reject: false, buffer: false, stdin: 'ignore', stderr: 'ignore' });
+    // A monitor that cannot start (EMFILE, ENOMEM) ends at once: the interface counts as down and the restart backs off.
+    const child = startProgram('setpriv', ['--pdeathsig', 'TERM', '--', this.ip, '-o', 'monitor', 'link', 'address', 'route'], { stdout: 'stream' });
     this.child = child;
     let rest = '';
     child.stdout?.setEncoding('utf8');
@@ -84,7 +84,7 @@ export class LinkSource extends EventEmitter {
       rest = lines.pop() ?? '';
       this.onLines(lines, process.hrtime.bigint());
     });
-    void child.then(() => this.onExit(child, Date.now() - startedAt));
+    void child.result.then(() => this.onExit(child, Date.now() - startedAt));
     if (child.pid !== undefined) await waitNetlinkSubscribed(child.pid);
     if (this.child === child) await this.resync();
   }
@@ -138,7 +138,7 @@ export class LinkSource extends EventEmitter {
     if (again) await this.resync();
   }
 
-  private onExit(child: ResultPromise, livedMs: number): void {
+  private onExit(child: Started, livedMs: number): void {
     if (this.child !== child || this.stopped) return;
     this.child = undefined;
     this.state = undefined;

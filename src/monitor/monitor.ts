@@ -5,7 +5,8 @@ import { tunnelKind, type TunnelKind } from './detect.js';
 import { MonitorError } from './errors.js';
 import { HandshakeSource } from './handshake-source.js';
 import { LinkSource } from './link-source.js';
-import { readLinkSnapshot } from './link-snapshot.js';
+import { readLinkSnapshot, type LinkSnapshot } from './link-snapshot.js';
+import { runTool, tools } from '../tools.js';
 import { ProbeSource } from './probe-source.js';
 import type { SourceHealth } from './source.js';
 import { TunnelStateMachine, type TunnelState } from './state-machine.js';
@@ -37,6 +38,9 @@ export interface MonitorSnapshot {
 
 type Source = LinkSource | HandshakeSource | ProbeSource;
 
+/** How often a tunnel that does not exist yet is looked for (only while it is missing). */
+const WAIT_POLL_MS = 200;
+
 /** Watches one tunnel interface; emits `transition` and `reason` (a refined down reason, no state change) as MonitorTransition, and `route` (RouteEvent). */
 export class TunnelMonitor extends EventEmitter {
   /** The tunnel kind found by start(). */
@@ -45,6 +49,7 @@ export class TunnelMonitor extends EventEmitter {
   private readonly sources = new Map<string, Source>();
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private waiting: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: TunnelMonitorOptions) {
     super();
@@ -58,15 +63,54 @@ export class TunnelMonitor extends EventEmitter {
     return this.machine.state;
   }
 
-  /** Checks the interface, then starts every source that fits it; throws MonitorError on a bad tunnel or probe. */
+  /**
+   * Checks the interface, then starts every source that fits it; throws
+   * MonitorError on a bad tunnel or probe. An interface that does not exist
+   * yet, or has no address yet (at boot, before the VPN has connected), is
+   * waited for: the tunnel is down, with that reason, until it appears.
+   */
   async start(): Promise<void> {
-    const { iface, probe } = this.opts;
-    const snap = await readLinkSnapshot(iface);
-    if (!snap) {
-      throw new MonitorError(`tunnel interface ${iface} does not exist`, {
-        code: 'MONITOR_NO_IFACE', hint: 'bring the VPN up first, or name the right interface (see `ip link`)', exitCode: 2,
-      });
+    const snap = await readLinkSnapshot(this.opts.iface);
+    if (!snap || snap.addrs.length === 0) {
+      this.waitForInterface(snap ? `${this.opts.iface} has no address yet` : `${this.opts.iface} does not exist yet`);
+      return;
     }
+    await this.startSources(snap);
+  }
+
+  /** Whether an interface of that name exists in this network namespace now. */
+  static async exists(iface: string): Promise<boolean> {
+    return Boolean(await readLinkSnapshot(iface).catch(() => undefined));
+  }
+
+  /** Names of the tunnel-like interfaces that exist now (so a typo in the name is seen). */
+  static async tunnelsHere(): Promise<string[]> {
+    const links = JSON.parse(await runTool(tools.ip, ['-j', 'link', 'show']).catch(() => '[]')) as { ifname?: string }[];
+    return links.map((l) => l.ifname ?? '').filter((n) => /^(wg|tun|tap)/.test(n));
+  }
+
+  /** Down with `reason` until the interface exists with an address, checked every WAIT_POLL_MS; then starts as usual. */
+  private waitForInterface(reason: string): void {
+    this.machine = new TunnelStateMachine(['link'], this.clock(), this.opts);
+    this.machine.update({ source: 'link', healthy: false, reason, at: this.clock() });
+    this.waiting = setInterval(() => void (async () => {
+      const snap = await readLinkSnapshot(this.opts.iface).catch(() => undefined);
+      if (!this.waiting || !snap || snap.addrs.length === 0) return;
+      clearInterval(this.waiting);
+      this.waiting = undefined;
+      try {
+        await this.startSources(snap);
+      } catch (error) {
+        // A wrong interface (not a tunnel) or a probe outside it: stay down, say why, and keep watching.
+        this.emit('warning', error);
+        await this.stopSources();
+        this.waitForInterface((error as Error).message);
+      }
+    })(), WAIT_POLL_MS);
+  }
+
+  private async startSources(snap: LinkSnapshot): Promise<void> {
+    const { iface, probe } = this.opts;
     this.kind = await tunnelKind(snap);
     if (probe) {
       const prefixes = tunnelPrefixes(snap, this.opts.tunnelCidrs);
@@ -92,6 +136,17 @@ export class TunnelMonitor extends EventEmitter {
   /** Stops every source and ends every child process they run. */
   async stop(): Promise<void> {
     clearTimeout(this.timer);
+    clearInterval(this.waiting);
+    this.waiting = undefined;
+    await this.stopSources();
+  }
+
+  /** Why the tunnel is in its state now. */
+  reasonNow(): string {
+    return this.machine.reason.reason;
+  }
+
+  private async stopSources(): Promise<void> {
     await Promise.all([...this.sources.values()].map((s) => s.stop()));
     for (const s of this.sources.values()) s.removeAllListeners();
     this.sources.clear();

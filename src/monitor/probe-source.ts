@@ -11,7 +11,7 @@
 // about a millisecond of CPU, and being a fresh socket each time it follows a re-created
 // interface of the same name without any bookkeeping.
 import { EventEmitter } from 'node:events';
-import { execa, type ResultPromise } from 'execa';
+import { startProgram, type Started } from '../spawn.js';
 import type { SourceHealth } from './source.js';
 
 /** Options of the probe source. */
@@ -41,7 +41,7 @@ export class ProbeSource extends EventEmitter {
   private current: SourceHealth | undefined;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: ResultPromise | undefined;
+  private inFlight: Started | undefined;
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: ProbeSourceOptions) {
@@ -69,7 +69,7 @@ export class ProbeSource extends EventEmitter {
     clearTimeout(this.timer);
     const child = this.inFlight;
     child?.kill('SIGKILL');
-    await child;
+    await child?.result;
   }
 
   private async loop(): Promise<void> {
@@ -82,9 +82,10 @@ export class ProbeSource extends EventEmitter {
 
   private async probeOnce(): Promise<void> {
     const args = ['-n', '-c', '1', '-W', (this.timeoutMs / 1000).toFixed(3), '-I', this.opts.iface, this.opts.address];
-    const child = execa(this.opts.ping ?? 'ping', args, { reject: false, timeout: this.timeoutMs + 1000, stdin: 'ignore' });
+    // A ping that cannot even start (EMFILE, ENOMEM) counts as unanswered: the probe fails closed.
+    const child = startProgram(this.opts.ping ?? 'ping', args, { timeoutMs: this.timeoutMs + 1000, stderr: 'collect' });
     this.inFlight = child;
-    const result = await child;
+    const result = await child.result;
     this.inFlight = undefined;
     if (!this.running) return;
     const detectedAt = process.hrtime.bigint();
@@ -97,7 +98,7 @@ export class ProbeSource extends EventEmitter {
     }
     this.misses++;
     if (this.misses < this.opts.failures) return;
-    const why = String(result.stderr || '').trim().split('\n')[0];
+    const why = (result.stderr || result.error?.message || '').trim().split('\n')[0];
     const reason = `${this.opts.failures} probe${this.opts.failures === 1 ? '' : 's'} to ${this.opts.address} through ${this.opts.iface} unanswered`;
     this.report({ healthy: false, reason: why ? `${reason} (${why})` : reason, detectedAt });
   }

@@ -11,6 +11,17 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "pidfd",
+      "sources": ["pidfd.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "execguard",
+      "sources": ["execguard.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
+    },
+    {
       "target_name": "procevents",
       "sources": ["procevents.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-pthread"],

@@ -46,7 +46,7 @@ export function nextAppId(used: Iterable<number>): number {
 /** Turns a command into a default app name that is safe as a cgroup name (pure). */
 export function defaultAppName(command: string): string {
   const base = command.split('/').pop() ?? 'app';
-  const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(0, 48);
+  const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').replace(/^cgroup\./, 'cgroup_').slice(0, 48);
   return safe || 'app';
 }
 

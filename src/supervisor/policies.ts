@@ -8,15 +8,16 @@ import type { Supervisor } from './supervisor.js';
  */
 export async function onTunnelDown(sup: Supervisor, apps: readonly App[]): Promise<void> {
   let resync = false;
+  const why = `tunnel ${sup.options.tunnelIface} down: ${sup.tunnel.reason}`;
   await Promise.all(apps.map(async (app) => {
     if (app.onDrop === 'freeze' && app.state === 'running') {
       await app.cgroup.freeze();
       app.state = 'frozen';
-      sup.record({ type: 'app-frozen', app: app.name, detail: 'tunnel down' });
+      sup.record({ type: 'app-frozen', app: app.name, detail: why });
     } else if (app.onDrop === 'kill' && app.state === 'running') {
       app.state = 'killed';
       await app.cgroup.sendKill();
-      sup.record({ type: 'app-killed', app: app.name, detail: 'tunnel down' });
+      sup.record({ type: 'app-killed', app: app.name, detail: why });
       await app.cgroup.waitEmpty();
     } else if (app.onDrop === 'block' && !app.blocked) {
       app.blocked = true;
@@ -26,13 +27,14 @@ export async function onTunnelDown(sup: Supervisor, apps: readonly App[]): Promi
   }));
   if (resync) {
     await sup.sync();
-    for (const app of apps) if (app.state === 'blocked') sup.record({ type: 'app-blocked', app: app.name, detail: 'tunnel down' });
+    for (const app of apps) if (app.state === 'blocked') sup.record({ type: 'app-blocked', app: app.name, detail: why });
   }
 }
 
 /** Undoes the drop policies when the tunnel is back: thaw, unblock, restart. */
 export async function onTunnelUp(sup: Supervisor, apps: readonly App[]): Promise<void> {
   let resync = false;
+  const why = `tunnel ${sup.options.tunnelIface} up`;
   for (const app of apps) {
     if (app.blocked) {
       app.blocked = false;
@@ -44,14 +46,18 @@ export async function onTunnelUp(sup: Supervisor, apps: readonly App[]): Promise
     if (app.state === 'frozen' && !app.manualFreeze) {
       await app.cgroup.thaw();
       app.state = 'running';
-      sup.record({ type: 'app-thawed', app: app.name, detail: 'tunnel up' });
+      sup.record({ type: 'app-thawed', app: app.name, detail: why });
     } else if (app.state === 'blocked') {
       app.state = 'running';
-      sup.record({ type: 'app-unblocked', app: app.name, detail: 'tunnel up' });
+      sup.record({ type: 'app-unblocked', app: app.name, detail: why });
     } else if (app.state === 'killed' && app.restart) {
       app.state = 'running';
-      sup.record({ type: 'app-restart', app: app.name, detail: 'tunnel up' });
+      sup.record({ type: 'app-restart', app: app.name, detail: why });
       await sup.options.restart?.(app);
+    } else if (app.state === 'killed' && !(await app.cgroup.events().catch(() => ({ populated: true }))).populated) {
+      // Registered while the tunnel was down (its client waits for the tunnel before starting it): it may run now,
+      // and the next loss must kill it again.
+      app.state = 'running';
     }
   }));
 }

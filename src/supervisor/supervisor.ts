@@ -6,6 +6,7 @@ import {
   appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable,
   type FirewallPolicy,
 } from '../firewall/index.js';
+import { checkAppName } from '../app-name.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
 import { inPlaceSurvivors, reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
@@ -13,6 +14,13 @@ import { SerialQueue } from './serial.js';
 import { onTunnelDown } from './policies.js';
 import { reactToRoute, reactToTransition } from './reactions.js';
 import type { SupervisorEvent, TunnelWatch } from './types.js';
+
+/**
+ * The group the exec guard puts new instances of configured programs into
+ * before they run: below the parent, so the parent's catch-all rule confines
+ * them. Its name holds a "+", which no app name may, so it is never an app.
+ */
+export const STAGING_GROUP = 'exec+staging';
 
 /** How long the monitor gets at start to prove the tunnel up before the tunnel counts as down. */
 const START_GRACE_MS = 2000;
@@ -42,6 +50,8 @@ export class Supervisor extends EventEmitter {
   private readonly queue = new SerialQueue();
   private settings: Pick<SupervisorOptions, 'dns' | 'lan'>;
   private startGrace: NodeJS.Timeout | undefined;
+  private settle!: () => void;
+  private readonly known = new Promise<void>((resolve) => { this.settle = resolve; });
 
   constructor(readonly options: SupervisorOptions) {
     super();
@@ -68,7 +78,8 @@ export class Supervisor extends EventEmitter {
     let keep: App[] = [];
     try {
       await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
-      const found = await Promise.all((await parent.children()).map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
+      const apps = (await parent.children()).filter((c) => path.basename(c.path) !== STAGING_GROUP);
+      const found = await Promise.all(apps.map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
       ({ keep, remove } = reconcile(found, saved));
       keep.push(...(await inPlaceSurvivors(saved)));
       for (const app of keep) this.apps.set(app.name, app);
@@ -92,7 +103,8 @@ export class Supervisor extends EventEmitter {
     // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
     this.startGrace = setTimeout(() => {
       if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
-        void reactToTransition(this, { state: 'down', reason: 'the tunnel did not come up', at: Date.now() });
+        const why = this.options.monitor.reasonNow?.();
+        void reactToTransition(this, { state: 'down', reason: `the tunnel did not come up${why ? `: ${why}` : ''}`, at: Date.now() });
       }
     }, START_GRACE_MS);
   }
@@ -122,7 +134,9 @@ export class Supervisor extends EventEmitter {
         code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name, or release the running one first',
       });
     }
-    const cgroup = options.inPlace ? Cgroup.open(options.inPlace) : await Cgroup.create(path.join(this.parent.path, options.name));
+    checkAppName(options.name);
+    // A new group, never an existing one: the clean-up below then removes only what this call made.
+    const cgroup = options.inPlace ? Cgroup.open(options.inPlace) : await this.parent.makeChild(options.name);
     const app: App = {
       ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
       state: 'running', blocked: false, manualFreeze: false, addedAt: Date.now(),
@@ -138,6 +152,11 @@ export class Supervisor extends EventEmitter {
     this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
     if (this.tunnel.state !== 'up') await onTunnelDown(this, [app]);
     return app;
+  }
+
+  /** The exec guard's staging group, made when first asked for (see STAGING_GROUP). */
+  async stagingGroup(): Promise<Cgroup> {
+    return Cgroup.create(path.join(this.parent.path, STAGING_GROUP));
   }
 
   /** Starts watching the app's group: when its last process exits, the app is removed. */
@@ -210,6 +229,8 @@ export class Supervisor extends EventEmitter {
     await this.options.monitor.stop();
     for (const app of this.apps.values()) app.unwatch?.();
     if (this.apps.size > 0 || !this.parentGroup) return;
+    // An empty staging group goes; one still holding a process keeps the rules in force for it.
+    await Promise.resolve().then(() => Cgroup.open(path.join(this.parent.path, STAGING_GROUP)).remove()).catch(() => undefined);
     const others = await this.parent.children().catch(() => []);
     if (others.length > 0) return; // groups this supervisor does not own: their confinement must not lapse
     await this.queue.run(async () => {
@@ -221,7 +242,13 @@ export class Supervisor extends EventEmitter {
 
   /** Records an event and tells listeners (the daemon persists state on every event). */
   record(event: Omit<SupervisorEvent, 'at'>): void {
+    if (event.type === 'tunnel-up' || event.type === 'tunnel-down') this.settle();
     this.emit('event', { at: Date.now(), ...event } satisfies SupervisorEvent);
+  }
+
+  /** Resolves once the tunnel's state is known (its first transition after start, or the start grace ran out). */
+  tunnelKnown(): Promise<void> {
+    return this.known;
   }
 
   private ref(group: { path: string }): { nftPath: string; level: number } {

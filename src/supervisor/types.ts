@@ -31,6 +31,8 @@ export interface TunnelWatch {
   stop(): Promise<void> | void;
   /** The monitor's belief right now (down until every source has proven the tunnel up). */
   readonly state?: 'up' | 'down';
+  /** Why the tunnel is in that state now. */
+  reasonNow?(): string;
 }
 
 /** A supervisor event, for the log, status and the dashboard. */
@@ -38,7 +40,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'exec-guard' | 'state-dropped' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

@@ -22,10 +22,19 @@ export function labSocket(lab: Lab): string {
 
 /** Runs the ksapp CLI inside the lab's client namespace, talking to the lab's daemon. */
 export function ksappIn(lab: Lab, args: readonly string[], options: Options = {}) {
-  const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, ...args];
+  const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, ...asRootWhereMeant(args, options.env)];
   return execa(argv[0]!, argv.slice(1), {
     reject: false, ...(options.input === undefined ? { stdin: 'ignore' as const } : {}), ...options, env: { KSAPP_SOCKET: labSocket(lab), ...(options.env ?? {}) },
   });
+}
+
+/**
+ * The tests run as root without sudo, where `ksapp run` refuses to start an app as root unless told:
+ * lab apps are the tests' own, so they say so (a test that sets SUDO_UID runs its app as that user).
+ */
+export function asRootWhereMeant(args: readonly string[], env: Options['env']): string[] {
+  const viaSudo = env !== undefined && 'SUDO_UID' in env;
+  return args[0] === 'run' && !viaSudo && !args.includes('--as-root') ? ['run', '--as-root', ...args.slice(1)] : [...args];
 }
 
 /** Waits until the daemon that `ksapp run` started has left and removed its table (it leaves once idle). */

@@ -14,6 +14,8 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'app-needs-restart': { symbol: '↻', label: 'needs restart', tone: 'red' },
   'dns-bypass': { symbol: '⚠', label: 'DNS bypass', tone: 'yellow' },
   'exec-watch': { symbol: '◎', label: 'exec watch', tone: 'yellow' },
+  'state-dropped': { symbol: '⚠', label: 'saved state refused', tone: 'red' },
+  'exec-guard': { symbol: '◉', label: 'exec guard', tone: 'yellow' },
   'app-exited': { symbol: '○', label: 'exited', tone: 'gray' },
   'app-frozen': { symbol: '‖', label: 'frozen', tone: 'cyan' },
   'app-thawed': { symbol: '▶', label: 'thawed', tone: 'green' },

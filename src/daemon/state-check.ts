@@ -1,0 +1,77 @@
+// state.json is read back by root, and what it names is acted on (groups taken back, processes moved on
+// release, owners allowed to kill). It is checked as if a user had sent it: an entry that does not hold
+// up is dropped and named, and a dropped app's live group is still kept by the strictest default.
+import path from 'node:path/posix';
+import { appNameProblem } from '../app-name.js';
+import type { SavedDaemonApp, SavedState } from './state-store.js';
+
+/** Where saved paths may point. */
+export interface StateBounds {
+  /** The cgroup2 mount: every saved group lies strictly below it. */
+  readonly cgroupRoot: string;
+  /** ksapp's parent group: an adoption's group is the app's group right below it. */
+  readonly parentPath: string;
+}
+
+const POLICIES = new Set(['freeze', 'kill', 'block']);
+const ORIGINS = new Set(['run', 'adopted', 'config']);
+const isUint = (v: unknown, max = 2 ** 32 - 1): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** True for a normalised absolute path strictly below `base` (pure). */
+export function isBelow(p: unknown, base: string): p is string {
+  return typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p.startsWith(`${base}/`) && !p.includes('\n');
+}
+
+/** A group path relative to the mount as /proc/PID/cgroup writes it (`/user.slice/…`), normalised (pure). */
+function isRelativeGroup(p: unknown): p is string {
+  return typeof p === 'string' && p.startsWith('/') && path.normalize(p) === p && p.length <= 4096 && !p.includes('\n');
+}
+
+function adoptionProblem(a: unknown, group: string): string | undefined {
+  if (!isRecord(a)) return 'adoption is not an object';
+  if (a.group !== group) return `adoption names group ${JSON.stringify(a.group)}, not the app's ${group}`;
+  if (!Array.isArray(a.moved) || !a.moved.every((m) => isRecord(m) && isUint(m.pid) && (m.pid as number) > 1 && isRelativeGroup(m.from))) return 'adoption lists a bad moved process';
+  if (!Array.isArray(a.gone) || !a.gone.every((g) => isUint(g))) return 'adoption lists a bad gone pid';
+  return undefined;
+}
+
+/** Why one saved app cannot be trusted, or undefined (pure). */
+export function savedAppProblem(a: unknown, bounds: StateBounds): string | undefined {
+  if (!isRecord(a)) return 'not an object';
+  const name = appNameProblem(a.name);
+  if (name) return `name ${name}`;
+  if (!isUint(a.id, 0xffff) || a.id === 0) return 'id is not 1-65535';
+  if (!POLICIES.has(a.onDrop as string)) return 'onDrop is not freeze, kill or block';
+  if (typeof a.allowLan !== 'boolean' || typeof a.restart !== 'boolean' || typeof a.manualFreeze !== 'boolean') return 'a flag is not a boolean';
+  if (!isUint(a.uid)) return 'uid is not a user id';
+  if (!ORIGINS.has(a.origin as string)) return 'origin is not run, adopted or config';
+  if (typeof a.addedAt !== 'number' || !Number.isFinite(a.addedAt)) return 'addedAt is not a time';
+  if (a.needsRestart !== undefined && typeof a.needsRestart !== 'boolean') return 'needsRestart is not a boolean';
+  if (a.inPlace !== undefined && (!isBelow(a.inPlace, bounds.cgroupRoot) || a.inPlace === bounds.parentPath || isBelow(a.inPlace, bounds.parentPath))) {
+    return 'inPlace is not a group outside ksapp\'s parent below the cgroup2 mount';
+  }
+  const group = typeof a.inPlace === 'string' ? a.inPlace : path.join(bounds.parentPath, a.name as string);
+  return a.adoption === undefined ? undefined : adoptionProblem(a.adoption, group);
+}
+
+/** The trustworthy part of a parsed state.json and what was dropped, each named (pure). */
+export function trustedState(value: unknown, bounds: StateBounds): { state: SavedState | undefined; dropped: string[] } {
+  if (!isRecord(value) || value.version !== 1 || typeof value.cgroupParent !== 'string' || !Array.isArray(value.apps)) {
+    return { state: undefined, dropped: ['the file is not a ksapp state (version 1)'] };
+  }
+  const apps: SavedDaemonApp[] = [];
+  const dropped: string[] = [];
+  const names = new Set<string>();
+  for (const [i, a] of value.apps.entries()) {
+    const problem = savedAppProblem(a, bounds) ?? (names.has((a as { name: string }).name) ? 'a second app of that name' : undefined);
+    if (problem) {
+      dropped.push(`apps[${i}]: ${problem}`);
+      continue;
+    }
+    names.add((a as { name: string }).name);
+    apps.push(a as SavedDaemonApp);
+  }
+  return { state: { version: 1, cgroupParent: value.cgroupParent, apps }, dropped };
+}
+

@@ -1,0 +1,81 @@
+/**
+ * The daemon's one place that starts external programs (nft, ip, wg, ping).
+ * It never throws and never leaves an 'error' event unheard: when the daemon
+ * runs out of descriptors or memory, Node reports the failed spawn (EMFILE,
+ * ENFILE, ENOMEM, EAGAIN) as an 'error' event on the next tick, and execa 9
+ * fails on such a child before it listens (its stdio is missing), so that
+ * event went unheard and crashed the daemon (`spawn ip EMFILE`). Here the
+ * listener is attached before the tick ends, and the failure is a result.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+
+/** How a program ended. `error` is set when it could not be started or its pipes failed; `exitCode` is then undefined. */
+export interface RunResult {
+  readonly exitCode: number | undefined;
+  readonly signal: NodeJS.Signals | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly error: Error | undefined;
+  readonly timedOut: boolean;
+}
+
+/** A started program. */
+export interface Started {
+  /** Undefined when it could not be started. */
+  readonly pid: number | undefined;
+  /** Its output as a stream, with `stdout: 'stream'`. */
+  readonly stdout: Readable | null;
+  kill(signal?: NodeJS.Signals): void;
+  /** Settles once it has ended and its pipes are closed; never rejects. */
+  readonly result: Promise<RunResult>;
+}
+
+/** What to do with the program's input and output. */
+export interface StartOptions {
+  /** Written to its stdin, which is then closed; without it stdin is /dev/null. */
+  readonly input?: string;
+  /** Killed with SIGKILL after this long, ms. */
+  readonly timeoutMs?: number;
+  /** 'collect' (the default) gathers it into the result; 'stream' hands out the stream; 'ignore' discards it. */
+  readonly stdout?: 'collect' | 'stream' | 'ignore';
+  readonly stderr?: 'collect' | 'ignore';
+}
+
+/** Starts `file` with `args`, without a shell. */
+export function startProgram(file: string, args: readonly string[], o: StartOptions = {}): Started {
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout === 'ignore' ? 'ignore' : 'pipe', o.stderr === 'collect' ? 'pipe' : 'ignore'] });
+  } catch (error) {
+    const result: RunResult = { exitCode: undefined, signal: undefined, stdout: '', stderr: '', error: error as Error, timedOut: false };
+    return { pid: undefined, stdout: null, kill: () => undefined, result: Promise.resolve(result) };
+  }
+  let stdout = '';
+  let stderr = '';
+  let failure: Error | undefined;
+  let timedOut = false;
+  const fail = (e: Error): void => { failure ??= e; };
+  child.on('error', fail);
+  // After a failed spawn Node sets no stdio at all: every stream is optional.
+  for (const s of [child.stdout, child.stderr]) s?.on('error', fail);
+  // A program may end without reading all its input; that is its exit status's business, not a failure to run it.
+  child.stdin?.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') fail(e); });
+  if (o.stdout !== 'stream') child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdin?.end(o.input);
+  const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs);
+  const result = new Promise<RunResult>((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      // A spawn that failed closes with a negative errno as its "code".
+      resolve({ exitCode: code === null || code < 0 ? undefined : code, signal: signal ?? undefined, stdout, stderr, error: failure, timedOut });
+    });
+  });
+  return { pid: child.pid, stdout: o.stdout === 'stream' ? child.stdout : null, kill: (signal = 'SIGTERM') => { child.kill(signal); }, result };
+}
+
+/** Whether a run failed: not started, killed, or a non-zero status. */
+export function runFailed(r: RunResult): boolean {
+  return r.error !== undefined || r.exitCode !== 0;
+}

@@ -1,0 +1,143 @@
+// End-to-end: a config rule naming a program confines every launch of it before its first instruction,
+// however it is started (here: from outside ksapp), also after the file is replaced, and a process whose
+// exec waited while the daemon died is confined by the next daemon at its start.
+import assert from 'node:assert/strict';
+import { copyFile, readFile, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { execa } from 'execa';
+import { tally } from '../src/demo/classify.js';
+import { waitUntil } from '../src/demo/wait.js';
+import type { Status } from '../src/ipc/protocol.js';
+import { createLab, type Lab } from '../src/lab/index.js';
+import { daemonGone, daemonView, ksappIn, labConfig, removeTestGroups } from './helpers/ksapp.js';
+
+let lab: Lab;
+let program: string;
+let script: string;
+let config: string;
+const started: Array<{ kill(signal?: NodeJS.Signals): unknown; pid?: number }> = [];
+
+before(async () => {
+  lab = await createLab({ mode: 'app-only' });
+  program = path.join(lab.dir, 'first-packet');
+  await execa('cc', ['-O2', '-o', program, path.resolve('test/fixtures/first-packet.c')]);
+  // A script is guarded by its own file (its interpreter is not marked).
+  script = path.join(lab.dir, 'first-packet.sh');
+  await execa('sh', ['-c', `printf '#!/bin/bash\\necho "$1 script" > /dev/udp/$2/$3\\n' > ${script} && chmod +x ${script}`]);
+  config = await labConfig(lab, 'guard', ['apps:', '  - name: guarded', `    match: { exe: ${program} }`, '  - name: scripted', `    match: { exe: ${script} }`].join('\n'));
+});
+after(async () => {
+  for (const p of started) p.kill('SIGKILL');
+  if (lab) await removeTestGroups(lab);
+  await lab?.destroy();
+});
+
+const status = async (): Promise<Status | undefined> => {
+  const res = await ksappIn(lab, ['status', '--json']);
+  return res.exitCode === 0 ? JSON.parse(String(res.stdout)) as Status : undefined;
+};
+const startDaemon = async () => {
+  const daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
+  started.push(daemon);
+  assert.ok(await waitUntil(async () => (await status())?.rules?.filter((r) => r.guard === 'exec').length === 2, 10_000, 50),
+    `both rules are guarded at exec: ${JSON.stringify((await status())?.rules)}`);
+  return { process: daemon }; // wrapped: an async function would otherwise wait for the process to end
+};
+/** Starts the program n times from outside ksapp, as a desktop menu or a script would. */
+const launch = async (tag: string, n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await lab.exec('client', [program, tag, lab.addr.internet4, '7000']);
+};
+
+test('twenty launches from outside ksapp: every first packet, and every child, goes through the tunnel', async () => {
+  const daemon = await startDaemon();
+  try {
+    const tag = `ksguard${lab.suffix}`;
+    await launch(tag, 20);
+    assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel === 40, 10_000, 50),
+      `40 packets through the tunnel: ${JSON.stringify(tally(await lab.received(), lab, tag))}; ${await daemonView(lab)}`);
+    assert.equal(tally(await lab.received(), lab, tag).fromClient, 0, 'not one packet from the client address');
+    // Short-lived launches ran their whole life in the staging group; one that stays is moved into its app's group.
+    const lingerTag = `kslinger${lab.suffix}`;
+    const argv = [...lab.nsenterArgs('client'), program, lingerTag, lab.addr.internet4, '7000', '30'];
+    const lingering = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore' });
+    started.push(lingering);
+    assert.ok(await waitUntil(async () => (await status())?.events.some((e) => e.type === 'app-adopted' && e.app === 'guarded' &&
+      /confined at exec, before its first instruction/.test(e.detail ?? '')) ?? false, 10_000, 50), await daemonView(lab));
+    lingering.kill('SIGKILL');
+    await lingering;
+
+    const stag = `ksscript${lab.suffix}`;
+    for (let i = 0; i < 5; i++) await lab.exec('client', [script, stag, lab.addr.internet4, '7000']);
+    assert.ok(await waitUntil(async () => tally(await lab.received(), lab, stag).viaTunnel === 5, 10_000, 50), 'the script sends through the tunnel');
+    assert.equal(tally(await lab.received(), lab, stag).fromClient, 0);
+
+    // A package upgrade: a new file renamed over the path. The guard follows the path to the new inode.
+    await copyFile(program, `${program}.new`);
+    await rename(`${program}.new`, program);
+    assert.ok(await waitUntil(async () => (await status())?.events.some((e) => e.type === 'exec-guard' && (e.detail ?? '').includes(`${program} was replaced`)) ?? false, 10_000, 50),
+      'the daemon guards the new file');
+    const tag2 = `ksguardnew${lab.suffix}`;
+    await launch(tag2, 20);
+    assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag2).viaTunnel === 40, 10_000, 50), JSON.stringify(tally(await lab.received(), lab, tag2)));
+    assert.equal(tally(await lab.received(), lab, tag2).fromClient, 0, 'not one packet from the client address after the upgrade');
+  } finally {
+    daemon.process.kill('SIGTERM');
+    await daemon.process;
+  }
+});
+
+test('an exec waiting while the daemon dies is let go by the kernel; the next daemon confines it at start', async () => {
+  let daemon = await startDaemon();
+  const daemonPid = daemon.process.pid!;
+  // A stopped daemon cannot answer: the exec waits in the kernel.
+  process.kill(daemonPid, 'SIGSTOP');
+  const tag = `ksdied${lab.suffix}`;
+  const argv = [...lab.nsenterArgs('client'), program, tag, lab.addr.internet4, '7000', '60'];
+  const waiting = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore' });
+  started.push(waiting);
+  const pidOf = async (): Promise<number | undefined> => {
+    const out = await execa('pgrep', ['-f', `first-packet ${tag}`], { reject: false });
+    return String(out.stdout).split('\n').map(Number).find((p) => p > 0);
+  };
+  assert.ok(await waitUntil(async () => (await pidOf()) !== undefined, 5000, 20), 'the exec is waiting');
+  process.kill(daemonPid, 'SIGKILL');
+  await daemon.process;
+  // The kernel allows the exec once the listener is gone: this is the documented window.
+  const pid = (await pidOf())!;
+  daemon = await startDaemon();
+  try {
+    assert.ok(await waitUntil(async () => (await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '')).includes(`/ksapp-t-${lab.suffix}/guarded\n`), 10_000, 50),
+      `the next daemon put it in its group: ${await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => 'gone')}`);
+  } finally {
+    daemon.process.kill('SIGTERM');
+    await daemon.process;
+    waiting.kill('SIGKILL');
+    await waiting;
+  }
+});
+
+test('ksapp protect --pid with no daemon running starts one and protects the process', async () => {
+  const argv = [...lab.nsenterArgs('client'), 'sleep', '60'];
+  const sleeper = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore' });
+  started.push(sleeper);
+  const pid = await waitFor(async () => {
+    const out = await execa('pgrep', ['-P', String(sleeper.pid), '-x', 'sleep'], { reject: false });
+    return Number(String(out.stdout).trim()) || (String(await readFile(`/proc/${sleeper.pid}/comm`, 'utf8').catch(() => '')).trim() === 'sleep' ? sleeper.pid : undefined);
+  });
+  assert.ok(pid, 'the sleeper runs');
+  assert.equal(await status(), undefined, 'no daemon answers');
+  const res = await ksappIn(lab, ['protect', '--config', config, '--pid', String(pid), '--name', 'adopted']);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  assert.match(String(res.stdout), /adopted: 1 process\(es\) moved/);
+  assert.match(await readFile(`/proc/${pid}/cgroup`, 'utf8'), new RegExp(`/ksapp-t-${lab.suffix}/adopted\\n`));
+  sleeper.kill('SIGKILL');
+  await sleeper;
+  assert.ok(await daemonGone(lab, 10_000), 'the daemon leaves once nothing is protected');
+});
+
+async function waitFor<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+  let value: T | undefined;
+  await waitUntil(async () => (value = await read()) !== undefined, 5000, 20);
+  return value;
+}
