@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # tool → Debian package that provides it
 packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go util-linux:setpriv
           iputils-ping:ping tmux:tmux iperf3:iperf3 socat:socat conntrack:conntrack
-          # the two native addons (SO_PEERCRED, process events): node-gyp needs a compiler, make, python3, kernel headers
+          # the tests check the shipped unit with systemd-analyze verify (systemd need not run)
+          systemd:systemd-analyze
+          # the native addons (SO_PEERCRED, process events, pidfd, exec guard): node-gyp needs a compiler, make, python3, kernel headers
           gcc:gcc make:make python3:python3 libc6-dev:headers linux-libc-dev:headers)
 missing=()
 for entry in "${packages[@]}"; do

@@ -167,11 +167,14 @@ test('bad input: not a tunnel, probe outside the subnet, detect with no candidat
   assert.equal(notTunnel?.exitCode, 2);
   // A missing interface is waited for (at boot the VPN connects after ksapp starts): down, saying why.
   const missing = await startMonitorChild(NS, { iface: 'nosuch0', handshakeTimeoutMs: 180_000 });
-  assert.equal(missing.startError, undefined);
-  const waiting = await missing.snapshot();
-  assert.equal(waiting.state, 'down');
-  assert.match(waiting.reason, /nosuch0 does not exist yet/);
-  await missing.close();
+  try {
+    assert.equal(missing.startError, undefined);
+    const waiting = await missing.snapshot();
+    assert.equal(waiting.state, 'down');
+    assert.match(waiting.reason, /nosuch0 does not exist yet/);
+  } finally {
+    await missing.close();
+  }
   const outside = await run({ iface: TUN, handshakeTimeoutMs: 180_000, probe: { address: '10.78.0.1', intervalMs: 500, failures: 3 } });
   assert.equal(outside?.code, 'MONITOR_PROBE_OUTSIDE');
   assert.match(String(outside?.message), /10\.78\.0\.1 is outside the tunnel's subnets \(10\.77\.0\.2\/24\)/);

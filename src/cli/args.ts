@@ -27,6 +27,7 @@ export type Command = GlobalOptions & (
   | { kind: 'tui'; once: boolean }
   | { kind: 'install-launcher'; name: string; desktop?: string }
   | { kind: 'demo'; json: boolean; keep: boolean }
+  | { kind: 'setup'; dryRun: boolean }
   | { kind: 'help' | 'version' }
 );
 
@@ -45,6 +46,7 @@ const PER_COMMAND: Record<string, Options> = {
   tui: { once: { type: 'boolean' } },
   'install-launcher': { desktop: { type: 'string' } },
   demo: { json: { type: 'boolean' }, keep: { type: 'boolean' } },
+  setup: { 'dry-run': { type: 'boolean' } },
   help: {}, version: {},
 };
 
@@ -106,6 +108,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       return { ...global, kind, name: appName(kind, name), desktop: str('desktop') };
     }
     case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
+    case 'setup': return { ...global, kind, dryRun: v['dry-run'] === true };
     default: return { ...global, kind: kind as 'help' | 'version' };
   }
 }

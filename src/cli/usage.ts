@@ -14,6 +14,7 @@ Usage:
   ksapp install-launcher NAME [--desktop FILE]   (menu entry that starts NAME through ksapp run)
   ksapp tui [--once]
   ksapp doctor [--json]
+  ksapp setup [--dry-run]     (installs the systemd unit and a commented config)
   ksapp demo [--json] [--keep]
 
 Global options: --socket PATH (env KSAPP_SOCKET), --config FILE (env KSAPP_CONFIG)

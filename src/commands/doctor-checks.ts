@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Cgroup, cgroupLevel, cgroupRoot, nftCgroupPath } from '../../cgroups/index.js';
 import { checkCgroupMatchSupport } from '../firewall/index.js';
 import { localDnsBypasses } from '../launch/index.js';
+import { ExecGuard } from '../adopt/exec-guard.js';
 import { loadAddon } from '../native/load.js';
 import { runTool, tools } from '../tools.js';
 
@@ -108,5 +109,17 @@ async function adoptionChecks(): Promise<CheckResult[]> {
       events = { name: 'exec events', ok: false, optional: true, detail: `process-events connector unavailable (${(error as Error).message}): config rules scan /proc every 100 ms instead`, fix: 'run the daemon as root in the first network namespace' };
     }
   }
-  return [marking, events];
+  return [marking, events, execGuardCheck()];
+}
+
+/** Whether config rules naming an exe can be confined at exec (fanotify permission events). */
+function execGuardCheck(): CheckResult {
+  const name = 'exec guard';
+  try {
+    // /dev/null stands in for a staging group: this only proves the kernel and the addon are there.
+    ExecGuard.open('/dev/null', '/').close();
+    return { name, ok: true, detail: 'config rules naming an exe are confined at exec, before the first instruction (fanotify FAN_OPEN_EXEC_PERM); `ksapp status --json` lists each rule under `rules`' };
+  } catch (error) {
+    return { name, ok: false, detail: `${(error as Error).message}: new instances of config apps run unprotected until adopted (exec events or the /proc scan)`, fix: (error as { hint?: string }).hint || 'npm run build' };
+  }
 }

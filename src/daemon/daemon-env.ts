@@ -11,6 +11,8 @@ export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 export function daemonEnv(env: NodeJS.ProcessEnv, uid: number): Record<string, string> {
   const viaSudo = env.SUDO_UID !== undefined || env.SUDO_USER !== undefined;
   const out: Record<string, string> = { PATH: viaSudo || !env.PATH ? SAFE_PATH : env.PATH };
+  // Under systemd (`ksapp setup`'s Type=forking unit) this tells the daemon its cgroup is delegated to it.
+  if (env.INVOCATION_ID && !viaSudo) out.INVOCATION_ID = env.INVOCATION_ID;
   if (uid === 0 && !viaSudo) {
     for (const [key, value] of Object.entries(env)) if (key.startsWith('KSAPP_') && value !== undefined) out[key] = value;
   }

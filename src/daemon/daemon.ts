@@ -133,11 +133,13 @@ export class Daemon {
       sup: this.sup, cgroupRoot: root, resolvConf: () => this.resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send, options) => this.stream.subscribe(send, options),
     });
-    this.server = new IpcServer(this.opts.socketPath, handler);
-    await this.server.listen();
+    // Guard and rules before the socket answers: whoever waits for the daemon (a Type=forking unit,
+    // `ksapp daemon`) then knows configured apps are confined from their first instruction.
     this.adopter = new AutoAdopter(this.sup, root, this.adoptions);
     await this.adopter.armGuard();
     await this.adopter.sync(this.config.apps);
+    this.server = new IpcServer(this.opts.socketPath, handler);
+    await this.server.listen();
     const configFile = configFileOf(this.opts.configFile);
     if (configFile) this.watch(configFile);
     await this.save();

@@ -71,6 +71,8 @@ export class TunnelMonitor extends EventEmitter {
    */
   async start(): Promise<void> {
     const snap = await readLinkSnapshot(this.opts.iface);
+    // Something that is there but is no tunnel (a typo naming the physical interface) is refused at once.
+    if (snap) this.kind = await tunnelKind(snap);
     if (!snap || snap.addrs.length === 0) {
       this.waitForInterface(snap ? `${this.opts.iface} has no address yet` : `${this.opts.iface} does not exist yet`);
       return;

@@ -1,0 +1,64 @@
+// `ksapp setup`: the unit and a commented config, idempotent, a dry run that writes nothing, an edited
+// config never replaced, a broken one refused; systemd-analyze verify accepts the unit as written.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { execa } from 'execa';
+import { parseConfig } from '../src/config/index.js';
+import { CONFIG_TEMPLATE } from '../src/setup/units.js';
+
+const CLI = path.resolve('dist/src/cli.js');
+let root: string;
+before(async () => { root = await mkdtemp(path.join(tmpdir(), 'ksapp-setup-')); });
+after(async () => { await rm(root, { recursive: true, force: true }); });
+
+const setup = (args: string[] = []) => execa(process.execPath, [CLI, 'setup', ...args], { reject: false, env: { KSAPP_SETUP_ROOT: root } });
+const unit = (): string => path.join(root, 'etc/systemd/system/ksapp.service');
+const config = (): string => path.join(root, 'etc/ksapp/config.yaml');
+
+test('the commented config is a valid config that protects nothing until edited', () => {
+  const c = parseConfig(CONFIG_TEMPLATE, 'template');
+  assert.deepEqual(c.apps, []);
+});
+
+test('--dry-run prints what it would write and writes nothing', async () => {
+  const r = await setup(['--dry-run']);
+  assert.equal(r.exitCode, 0, String(r.stderr));
+  assert.match(String(r.stdout), /would write .*ksapp\.service:[\s\S]*Before=network-pre\.target/);
+  assert.equal(existsSync(unit()), false);
+  assert.equal(existsSync(config()), false);
+});
+
+test('setup writes the unit and the config once; again, nothing changes; an edited config is kept', async () => {
+  const first = await setup();
+  assert.equal(first.exitCode, 0, String(first.stderr));
+  assert.match(String(first.stdout), /ksapp\.service: written[\s\S]*config\.yaml: written/);
+  const text = await readFile(unit(), 'utf8');
+  assert.match(text, /^Type=forking$/m);
+  assert.match(text, /^DefaultDependencies=no$/m);
+  assert.match(text, new RegExp(`^ExecStart=${process.execPath} \\S+/dist/src/cli\\.js daemon --config /etc/ksapp/config\\.yaml$`, 'm'));
+  const again = await setup();
+  assert.match(String(again.stdout), /ksapp\.service: unchanged[\s\S]*config\.yaml: unchanged/);
+  await writeFile(config(), 'dns: { servers: [10.66.0.1] }\n');
+  const kept = await setup();
+  assert.match(String(kept.stdout), /config\.yaml: kept \(yours\)/);
+  assert.equal(await readFile(config(), 'utf8'), 'dns: { servers: [10.66.0.1] }\n');
+});
+
+test('a broken config is refused before anything is installed', async () => {
+  await writeFile(config(), 'apps:\n  - name: ..\n');
+  const r = await setup();
+  assert.equal(r.exitCode, 2, String(r.stdout));
+  assert.match(String(r.stderr), /config\.yaml:2:\d+: apps\[0\]\.name must not be "\." or "\.\."/);
+  await rm(config());
+});
+
+test('systemd-analyze verify accepts the unit', async () => {
+  await setup();
+  const r = await execa('systemd-analyze', ['verify', unit()], { reject: false });
+  assert.equal(r.exitCode, 0, `${String(r.stdout)}${String(r.stderr)}`);
+  assert.equal(String(r.stderr).trim(), '', 'no warnings');
+});
