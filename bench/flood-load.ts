@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { waitUntil } from '../src/demo/wait.js';
-import { fixturePath } from '../src/lab/index.js';
+import { collectJsonLines, fixturePath } from '../src/lab/index.js';
 import { onCleanup, signalPid } from './cleanup.js';
 import type { FloodResult } from './flood.js';
 
@@ -23,15 +23,7 @@ export async function startLoads(enter: readonly string[], socket: string): Prom
     const proc = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', buffer: false });
     const pid = proc.pid;
     onCleanup(`load ${pid}`, () => { signalPid(pid, 'SIGKILL'); }, () => signalPid(pid, 'SIGKILL'));
-    const lines: Array<Record<string, unknown>> = [];
-    let rest = '';
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (d: string) => {
-      const parts = (rest + d).split('\n');
-      rest = parts.pop() ?? '';
-      for (const l of parts) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-    });
-    return { proc, lines };
+    return { proc, lines: collectJsonLines(proc.stdout!) };
   };
   // The request floods first: the connection flood then takes every place left.
   const floods = Array.from({ length: REQUEST_CONNECTIONS }, () => start('flood-loop', 400));

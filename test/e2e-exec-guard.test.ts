@@ -2,7 +2,7 @@
 // however it is started (here: from outside ksapp), also after the file is replaced, and a process whose
 // exec waited while the daemon died is confined by the next daemon at its start.
 import assert from 'node:assert/strict';
-import { copyFile, readFile, rename } from 'node:fs/promises';
+import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
@@ -25,7 +25,10 @@ before(async () => {
   // A script is guarded by its own file (its interpreter is not marked).
   script = path.join(lab.dir, 'first-packet.sh');
   await execa('sh', ['-c', `printf '#!/bin/bash\\necho "$1 script" > /dev/udp/$2/$3\\n' > ${script} && chmod +x ${script}`]);
-  config = await labConfig(lab, 'guard', ['apps:', '  - name: guarded', `    match: { exe: ${program} }`, '  - name: scripted', `    match: { exe: ${script} }`].join('\n'));
+  config = await labConfig(lab, 'guard', ['apps:', '  - name: guarded', `    match: { exe: ${program} }`, '  - name: scripted', `    match: { exe: ${script} }`,
+    // Rules the guard cannot hold: said so, and the others are guarded all the same.
+    '  - name: missing', `    match: { exe: ${path.join(lab.dir, 'not-installed')} }`, '  - name: directory', `    match: { exe: ${lab.dir} }`,
+    '  - name: byname', '    match: { name: some-daemon }'].join('\n'));
 });
 after(async () => {
   for (const p of started) p.kill('SIGKILL');
@@ -44,14 +47,20 @@ const startDaemon = async () => {
     `both rules are guarded at exec: ${JSON.stringify((await status())?.rules)}`);
   return { process: daemon }; // wrapped: an async function would otherwise wait for the process to end
 };
-/** Starts the program n times from outside ksapp, as a desktop menu or a script would. */
+/** Starts the program n times at once from outside ksapp, as a desktop menu, a script or a browser's launcher would. */
 const launch = async (tag: string, n: number): Promise<void> => {
-  for (let i = 0; i < n; i++) await lab.exec('client', [program, tag, lab.addr.internet4, '7000']);
+  await Promise.all(Array.from({ length: n }, () => lab.exec('client', [program, tag, lab.addr.internet4, '7000'])));
 };
 
-test('twenty launches from outside ksapp: every first packet, and every child, goes through the tunnel', async () => {
+test('twenty launches at once from outside ksapp: every first packet, and every child, goes through the tunnel', async () => {
   const daemon = await startDaemon();
   try {
+    const rules = (await status())!.rules!;
+    assert.deepEqual(rules.filter((r) => r.guard === 'exec').map((r) => r.app), ['guarded', 'scripted']);
+    const why = (app: string): string => rules.find((r) => r.app === app)?.why ?? '';
+    assert.match(why('missing'), /cannot guard .*not-installed: it does not exist/);
+    assert.match(why('directory'), /it is a directory/);
+    assert.match(why('byname'), /names no exe/);
     const tag = `ksguard${lab.suffix}`;
     await launch(tag, 20);
     assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel === 40, 10_000, 50),
@@ -141,3 +150,24 @@ async function waitFor<T>(read: () => Promise<T | undefined>): Promise<T | undef
   await waitUntil(async () => (value = await read()) !== undefined, 5000, 20);
   return value;
 }
+
+test('a config broken while the daemon was down: the next daemon runs on the last good one, guards its rules and says so', async () => {
+  const good = await readFile(config, 'utf8');
+  let daemon = await startDaemon(); // reading the good config keeps a copy of it
+  daemon.process.kill('SIGTERM');
+  await daemon.process;
+  await writeFile(config, `${good}\nthis is: [not yaml\n`);
+  try {
+    daemon = await startDaemon();
+    try {
+      const s = (await status())!;
+      assert.match(s.config.error ?? '', /running on the last good config/);
+      assert.ok(s.events.some((e) => e.type === 'config-error' && /last good config/.test(e.detail ?? '')));
+    } finally {
+      daemon.process.kill('SIGTERM');
+      await daemon.process;
+    }
+  } finally {
+    await writeFile(config, good);
+  }
+});

@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { waitUntil } from '../src/demo/wait.js';
 import type { IpcLimits } from '../src/ipc/limits.js';
 import type { Status } from '../src/ipc/protocol.js';
-import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
+import { collectJsonLines, createLab, fixturePath, type Lab } from '../src/lab/index.js';
 import { DaemonClient } from '../src/ipc/client.js';
 import { rootSocketOf } from '../src/ipc/server.js';
 import { ksappIn, labConfig, removeTestGroups } from './helpers/ksapp.js';
@@ -77,15 +77,7 @@ function asNobody(mode: string, n = 1): { lines: Array<Record<string, unknown>>;
   const argv = [...lab.nsenterArgs('client'), ...NOBODY, process.execPath, fixturePath('ipc-load.mjs'), socket, mode, String(n)];
   const proc = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', buffer: false });
   children.push(proc);
-  const lines: Array<Record<string, unknown>> = [];
-  let rest = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (d: string) => {
-    const parts = (rest + d).split('\n');
-    rest = parts.pop() ?? '';
-    for (const p of parts) if (p.trim()) lines.push(JSON.parse(p) as Record<string, unknown>);
-  });
-  return { lines, proc };
+  return { lines: collectJsonLines(proc.stdout!), proc };
 }
 
 test('a flood of status requests on one connection runs a bounded number of nft, and root’s status still answers', async (t) => {

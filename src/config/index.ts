@@ -4,6 +4,6 @@ export {
   DEFAULT_CGROUP_PARENT, DEFAULT_CONFIG_FILE, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
 } from './types.js';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
-export { loadConfig, parseConfig } from './load.js';
+export { loadConfig, loadConfigText, parseConfig } from './load.js';
 export { DurationError, MAX_TIMER_MS, parseDuration } from './duration.js';
 export { AddressError, formatIp, ipInCidr, isPrivateRange, LAN_RANGES, parseCidr, parseIp, type Cidr, type IpAddress } from './ip.js';

@@ -53,11 +53,16 @@ async function readText(file: string): Promise<string> {
 
 /** Reads and validates a config file; a missing, unreadable or invalid file is a ConfigError (exit code 2). */
 export async function loadConfig(file: string): Promise<Config> {
+  return (await loadConfigText(file)).config;
+}
+
+/** loadConfig, with the very text that was validated (so a copy of it can be kept). */
+export async function loadConfigText(file: string): Promise<{ config: Config; text: string }> {
   let text: string;
   try {
     text = await readText(file);
   } catch (error) {
     throw error instanceof ConfigError ? error : readError(file, error);
   }
-  return parseConfig(text, file);
+  return { config: parseConfig(text, file), text };
 }

@@ -1,14 +1,14 @@
 import { watch } from 'chokidar';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfigText, type Config } from '../config/index.js';
 
 /**
  * Watches the config file and reloads it on change; an invalid edit is passed
  * on as the error (the caller keeps the last good config). Returns a stop function.
  */
-export function watchConfig(file: string, onResult: (result: Config | Error) => void): () => void {
+export function watchConfig(file: string, onResult: (result: { config: Config; text: string } | Error) => void): () => void {
   const watcher = watch(file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 100, pollInterval: 20 } });
   const reload = (): void => {
-    loadConfig(file).then(onResult, (error: Error) => onResult(error));
+    loadConfigText(file).then(onResult, (error: Error) => onResult(error));
   };
   watcher.on('change', reload);
   watcher.on('add', reload);

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_CONFIG_FILE, loadConfig, parseConfig, type Config } from '../config/index.js';
+import { DEFAULT_CONFIG_FILE, loadConfigText, parseConfig, type Config } from '../config/index.js';
+import { lastGoodPath, readLastGood, saveLastGood } from './last-good.js';
 import { writeOwnFile } from '../ipc/safe-files.js';
 import { resolvConfText } from '../launch/index.js';
 
@@ -10,9 +11,23 @@ export function configFileOf(named: string | undefined): string | undefined {
   return named ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
 }
 
-/** Loads the daemon's config (built-in defaults without a file). */
-export function loadDaemonConfig(file: string | undefined): Promise<Config> {
-  return file ? loadConfig(file) : Promise.resolve(parseConfig('', 'built-in defaults'));
+/**
+ * Loads the daemon's config (built-in defaults without a file) and keeps a
+ * copy of it. A file that cannot be read or is invalid falls back to the last
+ * good copy, when one was kept, and `fallback` says so; with none, the error
+ * stands (the daemon refuses to start, exit 2).
+ */
+export async function loadDaemonConfig(file: string | undefined): Promise<{ config: Config; fallback?: string }> {
+  if (!file) return { config: parseConfig('', 'built-in defaults') };
+  try {
+    const { config, text } = await loadConfigText(file);
+    await saveLastGood(file, text).catch(() => undefined);
+    return { config };
+  } catch (error) {
+    const last = await readLastGood(file);
+    if (!last) throw error;
+    return { config: last.config, fallback: `${(error as Error).message} — running on the last good config, kept at ${last.savedAt.toISOString()} (${lastGoodPath(file)}); fix the file and it is reloaded` };
+  }
 }
 
 /** Writes the resolv.conf protected apps get (tunnel resolvers); null when none are configured. */

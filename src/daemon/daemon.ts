@@ -15,6 +15,7 @@ import { checkSocketDir, ensureOwnDir } from '../ipc/safe-files.js';
 import { detectTunnel, TunnelMonitor } from '../monitor/index.js';
 import { saveApp, Supervisor, type App, type SupervisorEvent } from '../supervisor/index.js';
 import { watchConfig } from './config-watch.js';
+import { saveLastGood } from './last-good.js';
 import { EventLog } from './event-log.js';
 import { DaemonHandler } from './handler.js';
 import { readState, writeState } from './state-store.js';
@@ -93,7 +94,9 @@ export class Daemon {
     // The lock outlives a leaving daemon's teardown, so a new one never starts while the old one still removes its table.
     this.releaseLock = await acquireLock(`${this.opts.socketPath}.lock`);
     await prepareSocketPath(this.opts.socketPath, () => livePid(this.opts.socketPath));
-    this.config = await loadDaemonConfig(configFileOf(this.opts.configFile));
+    const loaded = await loadDaemonConfig(configFileOf(this.opts.configFile));
+    this.config = loaded.config;
+    this.configError = loaded.fallback ?? null;
     this.iface = this.opts.tunnel ?? this.config.tunnel.interface ?? (await detectTunnel());
     // A tunnel that does not exist yet is waited for (apps stay frozen meanwhile): at boot the VPN comes later.
     requireInterfaceName(this.iface);
@@ -123,6 +126,7 @@ export class Daemon {
       restart: (app) => this.restartConfigApp(app),
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
+    if (this.configError) this.sup.record({ type: 'config-error', detail: this.configError });
     const { state: saved, dropped } = await readState(this.stateFile, { cgroupRoot: root, parentPath: this.sup.parentPath });
     for (const reason of dropped) this.sup.record({ type: 'state-dropped', detail: `${this.stateFile}: ${reason} (ignored; live groups are kept under freeze)` });
     const savedApps = saved?.cgroupParent === this.config.cgroupParent ? saved.apps : [];
@@ -192,8 +196,9 @@ export class Daemon {
         return;
       }
       this.configError = null;
-      const pending = settingsNeedingRestart(this.config, result, { inUse: this.iface, fromFlag: this.opts.tunnel !== undefined });
-      this.config = result;
+      void saveLastGood(file, result.text).catch(() => undefined);
+      const pending = settingsNeedingRestart(this.config, result.config, { inUse: this.iface, fromFlag: this.opts.tunnel !== undefined });
+      this.config = result.config;
       void this.applyConfig().then(() => this.sup.record({
         type: 'config-reloaded', detail: pending.length ? `${file} (${pending.join(', ')} take effect at the next daemon start)` : file,
       }), (error: Error) => this.sup.record({ type: 'config-error', detail: error.message }));

@@ -10,3 +10,4 @@ export { parsePidLines, parseStatStartTime } from './state.js';
 export { ispRuleset, vpnNatRuleset } from './rulesets.js';
 export { planFor, type LabMode, type LabPlan } from './topology.js';
 export { parseLatestHandshakes } from './wireguard.js';
+export { collectJsonLines } from './json-lines.js';

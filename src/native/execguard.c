@@ -289,10 +289,14 @@ static napi_value mark(napi_env env, napi_callback_info info) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return throw_errno(env, "open the program", errno);
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int err = errno != 0 && !S_ISDIR(st.st_mode) ? errno : EISDIR;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
     close(fd);
-    return throw_errno(env, "the program is not a regular file", S_ISDIR(st.st_mode) ? EISDIR : err);
+    return throw_errno(env, "stat the program", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return throw_errno(env, "the program is not a regular file", S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
   }
   if (fanotify_mark(g->fan_fd, FAN_MARK_ADD, FAN_OPEN_EXEC_PERM, fd, NULL) != 0) {
     int err = errno;
