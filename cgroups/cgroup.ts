@@ -161,6 +161,18 @@ export class Cgroup {
     });
   }
 
+  /**
+   * Calls onGone once when the group's directory is removed (whether or not it
+   * held processes before); other failures go to onError. Returns a function
+   * that stops watching.
+   */
+  watchRemoved(onGone: () => void, onError?: (error: CgroupError) => void): () => void {
+    return watchEvents(this.eventsFile, () => false, (result) => {
+      if (result instanceof Error && result.code === 'CGROUP_NOT_FOUND') onGone();
+      else if (result instanceof Error) onError?.(result);
+    });
+  }
+
   /** Removes child groups depth-first, then this one; a missing group is fine, a populated one is CGROUP_BUSY. */
   remove(): Promise<void> {
     return removeTree(this.path);

@@ -17,6 +17,10 @@ test('app names are checked on the command line by the one rule the socket and c
       assert.throws(() => parseCommandLine(argv), UsageError, `${argv.join(' ')}`);
     }
   }
+  assert.throws(() => parseCommandLine(['protect', '--pid', '5', '--persist']), /--persist goes with --unit/);
+  assert.throws(() => parseCommandLine(['protect', '--unit', 'qb', '--persist']), /must name a \.service or \.scope unit/);
+  const persist = parseCommandLine(['protect', '--unit', 'qb.service', '--persist']);
+  assert.ok(persist.kind === 'protect' && persist.persist && persist.unit === 'qb.service');
   const ok = parseCommandLine(['run', '--as-root', '--name', 'qb.2', '--', 'x']);
   assert.ok(ok.kind === 'run' && ok.asRoot && ok.name === 'qb.2');
 });

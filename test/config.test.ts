@@ -224,7 +224,7 @@ describe('parseConfig: each error with its line and column', () => {
     command: "sleep 10"
 `), [
       'config.yaml:2:5: apps[0] needs "match" (to adopt it when seen running) or "command" (to start it), or both',
-      'config.yaml:5:12: apps[1].match must set at least one of exe, name, user',
+      'config.yaml:5:12: apps[1].match must set at least one of exe, name, user, or a unit',
       'config.yaml:7:14: apps[2].command must have at least 1 item',
       'config.yaml:9:15: apps[3].command[0] must not be empty (it is the program to run)',
       'config.yaml:11:19: apps[4].match.exe must be an absolute path (got "bin/x")',
@@ -435,4 +435,12 @@ describe('ip helpers', () => {
     assert.equal(canonical('1:0:2:3:4:5:6:7'), '1:0:2:3:4:5:6:7', 'a single zero group is not compressed');
     assert.equal(canonical('1:0:0:2:3:0:0:4'), '1::2:3:0:0:4', 'the first of equal runs is compressed');
   });
+});
+
+test('a unit rule names one .service or .scope unit and stands alone', () => {
+  const ok = parseConfig('apps:\n  - name: dl\n    match: { unit: qbittorrent-nox.service }\n', 'config.yaml');
+  assert.equal(ok.apps[0]?.match?.unit, 'qbittorrent-nox.service');
+  assert.throws(() => parseConfig('apps:\n  - name: dl\n    match: { unit: qb.service, exe: /usr/bin/qb }\n', 'config.yaml'), /apps\[0\]\.match\.unit stands alone/);
+  assert.throws(() => parseConfig('apps:\n  - name: dl\n    match: { unit: qbittorrent }\n', 'config.yaml'), /must name a \.service or \.scope unit/);
+  assert.throws(() => parseConfig('apps:\n  - name: dl\n    match: { unit: "../x.service" }\n', 'config.yaml'), /must be a systemd unit name/);
 });

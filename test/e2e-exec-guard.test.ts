@@ -2,10 +2,11 @@
 // however it is started (here: from outside ksapp), also after the file is replaced, and a process whose
 // exec waited while the daemon died is confined by the next daemon at its start.
 import assert from 'node:assert/strict';
-import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
+import { cgroupRoot } from '../cgroups/index.js';
 import { tally } from '../src/demo/classify.js';
 import { waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
@@ -169,5 +170,34 @@ test('a config broken while the daemon was down: the next daemon runs on the las
     }
   } finally {
     await writeFile(config, good);
+  }
+});
+
+test('a unit whose drop-in protects it at every start: confined each time, also when restarted at once', async () => {
+  const unit = `ksapp-unitt-${lab.suffix}.service`;
+  const group = path.join(await cgroupRoot(), unit);
+  // systemd stands aside here: a stand-in systemctl names the unit's group, as `systemctl show` would.
+  const systemctl = path.join(lab.dir, 'systemctl');
+  await writeFile(systemctl, `#!/bin/sh\nprintf 'LoadState=loaded\\nActiveState=active\\nControlGroup=/${unit}\\n'\n`, { mode: 0o755 });
+  const daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config], { env: { KSAPP_SYSTEMCTL: systemctl } });
+  started.push(daemon);
+  assert.ok(await waitUntil(async () => (await status()) !== undefined, 10_000, 50));
+  try {
+    for (const round of [1, 2, 3]) {
+      await mkdir(group).catch(() => undefined);
+      // ExecStartPre: the group exists (the stand-in process would be in it), nothing of the unit runs yet.
+      const pre = await ksappIn(lab, ['protect', '--unit', unit, '--name', 'unitapp', '--on-drop', 'freeze']);
+      assert.equal(pre.exitCode, 0, `round ${round}: ${String(pre.stderr)}`);
+      const tag = `ksunitstart${round}${lab.suffix}`;
+      await lab.exec('client', ['sh', '-c', `echo $$ > ${group}/cgroup.procs && exec bash -c 'echo "${tag} 1" > /dev/udp/${lab.addr.internet4}/7000'`]);
+      assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel === 1, 5000, 50), `round ${round} through the tunnel: ${await daemonView(lab)}`);
+      assert.equal(tally(await lab.received(), lab, tag).fromClient, 0, `round ${round}: nothing outside the tunnel`);
+      // The unit stops and starts again at once: its group is removed and made anew at the same path.
+      await rmdir(group);
+    }
+  } finally {
+    await rmdir(group).catch(() => undefined);
+    daemon.kill('SIGTERM');
+    await daemon;
   }
 });

@@ -62,3 +62,19 @@ test('systemd-analyze verify accepts the unit', async () => {
   assert.equal(r.exitCode, 0, `${String(r.stdout)}${String(r.stderr)}`);
   assert.equal(String(r.stderr).trim(), '', 'no warnings');
 });
+
+test('a config unit rule gets a drop-in that protects the unit before it starts; systemd-analyze accepts unit and drop-in', async () => {
+  await writeFile(config(), 'apps:\n  - name: dl\n    match: { unit: ksapp-demo-dl.service }\n    onDrop: kill\n');
+  const dir = path.join(root, 'etc/systemd/system');
+  await writeFile(path.join(dir, 'ksapp-demo-dl.service'), '[Unit]\nDescription=a download daemon\n[Service]\nExecStart=/bin/sleep 1000\n');
+  const r = await setup();
+  assert.equal(r.exitCode, 0, String(r.stderr));
+  assert.match(String(r.stdout), /ksapp-demo-dl\.service\.d\/ksapp\.conf: written[\s\S]*restart ksapp-demo-dl\.service to start confined/);
+  const dropIn = await readFile(path.join(dir, 'ksapp-demo-dl.service.d/ksapp.conf'), 'utf8');
+  assert.match(dropIn, /^Requires=ksapp\.service$/m);
+  assert.match(dropIn, /^ExecStartPre=\+\S+ \S+ --config \/etc\/ksapp\/config\.yaml protect --unit %n --name dl --on-drop kill$/m);
+  const v = await execa('systemd-analyze', ['verify', path.join(dir, 'ksapp-demo-dl.service')], { reject: false, env: { SYSTEMD_UNIT_PATH: `${dir}:` } });
+  assert.equal(v.exitCode, 0, `${String(v.stdout)}${String(v.stderr)}`);
+  assert.equal(String(v.stderr).trim(), '', 'the drop-in is read and raises no warning');
+  await rm(config());
+});

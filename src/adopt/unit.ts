@@ -7,6 +7,13 @@ import { badInput, runtimeError } from './errors.js';
 /** systemd unit names: letters, digits and `:-_.\@`, at most 255 characters, not starting with '-'. */
 const UNIT_NAME = /^[A-Za-z0-9:_.\\@][A-Za-z0-9:_.\\@-]{0,254}$/;
 
+/** Why `unit` is not a systemd unit name ksapp accepts, or undefined (pure; the one check for the CLI, socket and config). */
+export function unitNameProblem(unit: string): string | undefined {
+  if (!UNIT_NAME.test(unit)) return `must be a systemd unit name (letters, digits and :-_.\\@, at most 255) (got ${JSON.stringify(unit)})`;
+  if (!/\.(service|scope)$/.test(unit)) return `must name a .service or .scope unit (got ${JSON.stringify(unit)})`;
+  return undefined;
+}
+
 /** Parses `systemctl show -p A -p B` output (`Key=value` lines). */
 export function parseShow(text: string): Map<string, string> {
   const values = new Map<string, string>();

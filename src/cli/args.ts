@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
+import { unitNameProblem } from '../adopt/unit.js';
 import { KsappError } from '../errors.js';
 import type { DropPolicy } from '../supervisor/types.js';
 
@@ -22,7 +23,7 @@ export type Command = GlobalOptions & (
   | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
-  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy }
+  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy; persist: boolean }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
   | { kind: 'install-launcher'; name: string; desktop?: string }
@@ -41,7 +42,7 @@ const PER_COMMAND: Record<string, Options> = {
   daemon: { foreground: { type: 'boolean' }, 'exit-when-idle': { type: 'boolean' }, tunnel: { type: 'string' }, dns: { type: 'string', multiple: true } },
   status: { json: { type: 'boolean' } },
   doctor: { json: { type: 'boolean' } },
-  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' } },
+  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' }, persist: { type: 'boolean' } },
   release: {}, freeze: {}, thaw: {}, kill: {}, start: {},
   tui: { once: { type: 'boolean' } },
   'install-launcher': { desktop: { type: 'string' } },
@@ -88,7 +89,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (targets.length !== 1) throw new UsageError('protect: give exactly one of --pid, --exe, --unit, --cgroup');
       const pid = str('pid') === undefined ? undefined : Number(str('pid'));
       if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
-      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')) };
+      const persist = v.persist === true;
+      if (persist && str('unit') === undefined) throw new UsageError('protect: --persist goes with --unit (it makes the unit start confined from now on)');
+      const unitProblem = persist ? unitNameProblem(str('unit')!) : undefined;
+      if (unitProblem) throw new UsageError(`protect: --unit ${unitProblem}`, 'give the full unit name, e.g. qbittorrent-nox.service');
+      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')), persist };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;

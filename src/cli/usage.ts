@@ -8,7 +8,7 @@ Usage:
              --no-wait: refuse when the tunnel is down instead of starting frozen)
   ksapp daemon [--config FILE] [--foreground]
   ksapp status [--json]
-  ksapp protect (--pid PID | --exe PATH | --unit UNIT | --cgroup PATH) [--name NAME] [--on-drop ...]
+  ksapp protect (--pid PID | --exe PATH | --unit UNIT [--persist] | --cgroup PATH) [--name NAME] [--on-drop ...]
   ksapp release NAME | freeze NAME | thaw NAME | kill NAME
   ksapp start NAME            (an app the config gives a command)
   ksapp install-launcher NAME [--desktop FILE]   (menu entry that starts NAME through ksapp run)

@@ -2,6 +2,9 @@ import { describeLeftOut } from '../adopt/index.js';
 import type { Command } from '../cli/args.js';
 import type { ProtectResult } from '../daemon/protect.js';
 import { connectOrStart } from '../daemon/autostart.js';
+import { DEFAULT_CONFIG_FILE } from '../config/index.js';
+import { dropInFile, install, reloadSystemd } from './setup.js';
+import { requireRoot } from './tunnel-check.js';
 import { dnsBypassWarning } from '../launch/index.js';
 import { socketPathFrom } from '../ipc/socket-path.js';
 
@@ -27,8 +30,17 @@ export function formatProtect(r: ProtectResult): string {
   return lines.join('\n');
 }
 
+/** --persist: the unit gets the drop-in that protects it at every start, as a config `match: { unit }` rule does. */
+async function persistUnit(unit: string, name: string, cmd: ProtectCommand): Promise<void> {
+  const root = process.env.KSAPP_SETUP_ROOT ?? '/';
+  const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+  await install([dropInFile(root, cmd.config ?? DEFAULT_CONFIG_FILE, unit, name, cmd.onDrop)], false, say);
+  await reloadSystemd(root, `${unit} starts confined from its next start on`, say);
+}
+
 /** `ksapp protect (--pid | --exe | --unit | --cgroup)`: exit 1 when the app could only be frozen, not protected. */
 export async function protectCommand(cmd: ProtectCommand): Promise<number> {
+  if (cmd.persist) requireRoot('protect --persist');
   // As `ksapp run` does: with no daemon answering, root starts one (it leaves once nothing is protected).
   const client = await connectOrStart({ socketPath: socketPathFrom(cmd.socket), configFile: cmd.config, tunnel: undefined, dns: [] });
   try {
@@ -36,6 +48,7 @@ export async function protectCommand(cmd: ProtectCommand): Promise<number> {
       op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, name: cmd.name, onDrop: cmd.onDrop,
     });
     process.stdout.write(`${formatProtect(result)}\n`);
+    if (cmd.persist && cmd.unit !== undefined) await persistUnit(cmd.unit, result.name, cmd);
     return result.unprotected.length > 0 ? 1 : 0;
   } finally {
     client.close();

@@ -3,9 +3,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../cli/args.js';
-import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/index.js';
+import { DEFAULT_CONFIG_FILE, loadConfig, type AppConfig } from '../config/index.js';
 import { replaceOwnFile } from '../ipc/safe-files.js';
-import { CONFIG_TEMPLATE, daemonUnit } from '../setup/units.js';
+import { CONFIG_TEMPLATE, daemonUnit, unitDropIn } from '../setup/units.js';
 import { runTool } from '../tools.js';
 import { requireRoot } from './tunnel-check.js';
 
@@ -21,12 +21,45 @@ export interface PlannedFile {
   readonly keepExisting: boolean;
 }
 
-/** The files `ksapp setup` installs below `root` (pure). */
-export function plan(root: string, config: string): PlannedFile[] {
+/** The drop-in that starts a unit confined, where `ksapp setup` and `protect --persist` put it (pure). */
+export function dropInFile(root: string, config: string, unit: string, app: string, onDrop: 'freeze' | 'kill' | 'block'): PlannedFile {
+  return {
+    path: path.join(root, 'etc/systemd/system', `${unit}.d`, 'ksapp.conf'),
+    text: unitDropIn({ node: process.execPath, cli: CLI, config, unit, app, onDrop }), keepExisting: false,
+  };
+}
+
+/** The files `ksapp setup` installs below `root`: the unit, the config, a drop-in per unit rule (pure). */
+export function plan(root: string, config: string, apps: readonly AppConfig[] = []): PlannedFile[] {
   return [
     { path: path.join(root, 'etc/systemd/system/ksapp.service'), text: daemonUnit({ node: process.execPath, cli: CLI, config }), keepExisting: false },
     { path: path.join(root, config.replace(/^\//, '')), text: CONFIG_TEMPLATE, keepExisting: true },
+    ...apps.filter((a) => a.match?.unit !== undefined).map((a) => dropInFile(root, config, a.match!.unit!, a.name, a.onDrop)),
   ];
+}
+
+/** Writes planned files that differ (never a config that exists); returns what happened to each. */
+export async function install(files: readonly PlannedFile[], dryRun: boolean, say: (line: string) => void): Promise<void> {
+  for (const f of files) {
+    const now = await readFile(f.path, 'utf8').catch(() => undefined);
+    const verdict = now === f.text ? 'unchanged' : now !== undefined && f.keepExisting ? 'kept (yours)' : now === undefined ? 'written' : 'replaced';
+    if (dryRun) {
+      say(verdict === 'written' || verdict === 'replaced' ? `would write ${f.path}:\n${f.text}` : `${f.path}: ${verdict}, nothing to write`);
+      continue;
+    }
+    if (verdict === 'written' || verdict === 'replaced') {
+      await mkdir(path.dirname(f.path), { recursive: true, mode: 0o755 });
+      await replaceOwnFile(f.path, f.text, 0o644);
+    }
+    say(`${f.path}: ${verdict}`);
+  }
+}
+
+/** Tells systemd about new unit files where it runs; says what to do elsewhere. */
+export async function reloadSystemd(root: string, next: string, say: (line: string) => void): Promise<void> {
+  const systemd = root === '/' && existsSync('/run/systemd/system');
+  if (systemd) await runTool('systemctl', ['daemon-reload']);
+  say(systemd ? `next: ${next}` : `systemd is not running here: where it runs, ${next}`);
 }
 
 /**
@@ -41,23 +74,11 @@ export async function setupCommand(cmd: SetupCommand): Promise<number> {
   const root = process.env.KSAPP_SETUP_ROOT ?? '/';
   const config = cmd.config ?? DEFAULT_CONFIG_FILE;
   const installed = path.join(root, config.replace(/^\//, ''));
-  if (existsSync(installed)) await loadConfig(installed);
-  for (const f of plan(root, config)) {
-    const now = await readFile(f.path, 'utf8').catch(() => undefined);
-    const verdict = now === f.text ? 'unchanged' : now !== undefined && f.keepExisting ? 'kept (yours)' : now === undefined ? 'written' : 'replaced';
-    if (cmd.dryRun) {
-      process.stdout.write(verdict === 'written' || verdict === 'replaced' ? `would write ${f.path}:\n${f.text}\n` : `${f.path}: ${verdict}, nothing to write\n`);
-      continue;
-    }
-    if (verdict === 'written' || verdict === 'replaced') {
-      await mkdir(path.dirname(f.path), { recursive: true, mode: 0o755 });
-      await replaceOwnFile(f.path, f.text, 0o644);
-    }
-    process.stdout.write(`${f.path}: ${verdict}\n`);
-  }
+  const apps = existsSync(installed) ? (await loadConfig(installed)).apps : [];
+  const say = (line: string): void => { process.stdout.write(`${line}\n`); };
+  await install(plan(root, config, apps), cmd.dryRun, say);
   if (cmd.dryRun) return 0;
-  const systemd = root === '/' && existsSync('/run/systemd/system');
-  if (systemd) await runTool('systemctl', ['daemon-reload']);
-  process.stdout.write(systemd ? 'next: systemctl enable --now ksapp\n' : 'systemd is not running here: enable the unit where it is (systemctl enable ksapp)\n');
+  const units = apps.flatMap((a) => (a.match?.unit ? [a.match.unit] : []));
+  await reloadSystemd(root, `systemctl enable --now ksapp${units.length ? `; restart ${units.join(', ')} to start confined` : ''}`, say);
   return 0;
 }

@@ -1,4 +1,5 @@
 import { appNameProblem } from '../app-name.js';
+import { unitNameProblem } from '../adopt/unit.js';
 import { isPrivateRange, LAN_RANGES } from './ip.js';
 import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
 import {
@@ -59,10 +60,13 @@ const match = object(
     exe: { schema: str((s) => (s.startsWith('/') ? undefined : `must be an absolute path (got ${JSON.stringify(s)})`)) },
     name: { schema: str((s) => (s === '' ? 'must not be empty' : undefined)) },
     user: { schema: user },
+    // A systemd unit started confined: `ksapp setup` gives it a drop-in whose ExecStartPre protects its group.
+    unit: { schema: str((s) => unitNameProblem(s)) },
   },
   (value, report) => {
     // An empty rule would match every process on the machine.
-    if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user');
+    if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user, or a unit');
+    if (value.unit !== undefined && Object.keys(value).length > 1) report('.unit', 'stands alone: a unit is confined as a whole, not by exe, name or user');
   },
 );
 

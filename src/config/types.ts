@@ -47,6 +47,8 @@ export interface MatchRule {
   name?: string;
   /** Owner, user name or numeric uid as a string. */
   user?: string;
+  /** A systemd unit (`NAME.service`), confined as a whole from its start (alone in its rule). */
+  unit?: string;
 }
 
 /** One protected app; it has `match`, `command` or both. */

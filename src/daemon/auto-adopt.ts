@@ -2,7 +2,7 @@ import { findMatching, readStatus, watchExecs, type Adoption, type ExecWatcher, 
 import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { adoptInto, protectedPids } from './protect.js';
-import { ExecGuarding, type RuleGuard } from './exec-guarding.js';
+import { ExecGuarding, unitGuard, type RuleGuard } from './exec-guarding.js';
 
 /** How often /proc is scanned for new instances where kernel exec events are unavailable; the README gives the windows. */
 export const EXEC_POLL_MS = 100;
@@ -40,7 +40,7 @@ export class AutoAdopter {
   /** How each config rule is guarded now (for status and doctor). */
   ruleGuards(): RuleGuard[] {
     if (this.guarding) return this.guarding.states(this.apps);
-    return this.apps.filter((a) => a.match).map((a) => ({ app: a.name, guard: 'after-start', why: this.guardProblem }));
+    return this.apps.filter((a) => a.match).map((a) => (a.match!.unit !== undefined ? unitGuard(a) : { app: a.name, guard: 'after-start', why: this.guardProblem }));
   }
 
   /** Follows the rules of a (re)loaded config: new rules start, removed rules stop. */
@@ -52,7 +52,8 @@ export class AutoAdopter {
         if (r.guard === 'after-start') this.sup.record({ type: 'exec-guard', app: r.app, detail: `not guarded at exec: ${r.why ?? 'unknown'}; new instances run unprotected until adopted (the window is logged with each adoption)` });
       }
     }
-    const wanted = new Map(apps.filter((a) => a.match).map((a) => [a.name, a] as const));
+    // A unit rule is its unit's business: its drop-in's ExecStartPre protects the group before the unit runs.
+    const wanted = new Map(apps.filter((a) => a.match && a.match.unit === undefined).map((a) => [a.name, a] as const));
     for (const [name, w] of this.watchers) {
       if (wanted.get(name) && JSON.stringify(wanted.get(name)!.match) === w.key) continue;
       w.watcher.close();

@@ -9,10 +9,15 @@ import type { Supervisor } from '../supervisor/index.js';
 /** How a config rule learns of new instances. */
 export interface RuleGuard {
   readonly app: string;
-  /** `exec`: confined before its first instruction; `after-start`: adopted once seen, with a window. */
-  readonly guard: 'exec' | 'after-start';
+  /** `exec`: confined before its first instruction; `after-start`: adopted once seen, with a window; `unit`: its systemd unit protects its group before it starts (`ksapp setup`'s drop-in). */
+  readonly guard: 'exec' | 'after-start' | 'unit';
   /** Why a rule is not guarded at exec. */
   readonly why?: string;
+}
+
+/** A unit rule's guard: the unit's own ExecStartPre (installed by `ksapp setup`). */
+export function unitGuard(a: AppConfig): RuleGuard {
+  return { app: a.name, guard: 'unit', why: `${a.match!.unit} is protected by its drop-in's ExecStartPre before it starts (installed by \`ksapp setup\`)` };
 }
 
 /** Where a staged process goes: its app (with where it came from), or back where it was. */
@@ -69,6 +74,7 @@ export class ExecGuarding {
   /** How each rule is guarded now. */
   states(apps: readonly AppConfig[]): RuleGuard[] {
     return apps.filter((a) => a.match).map((a) => {
+      if (a.match!.unit !== undefined) return unitGuard(a);
       const exe = a.match!.exe;
       if (exe === undefined) return { app: a.name, guard: 'after-start', why: 'the rule names no exe (only an exe can be guarded at exec)' } as const;
       const s = this.programs.state(exe);

@@ -55,12 +55,19 @@ async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<vo
  */
 export async function protect(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred, adoptions: Map<string, Adoption>): Promise<ProtectResult> {
   const taken = (n: string): boolean => sup.apps.has(n);
+  const abs = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : r.cgroup !== undefined ? resolveCgroupPath(r.cgroup, { root, ksappParent: sup.parentPath }) : undefined;
+  const same = abs === undefined ? undefined : [...sup.apps.values()].find((a) => a.cgroup.path === abs);
+  if (same && r.unit !== undefined && (r.name === undefined || r.name === same.name)) {
+    // A unit restarted at once (its drop-in's ExecStartPre protects it at every start) has a new group at the
+    // same path: reloading the rules binds them to it, with no moment unprotected.
+    await sup.sync();
+    return { name: same.name, cgroup: same.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [] };
+  }
   if (r.name !== undefined && taken(r.name)) {
     throw new SupervisorError(`an app named "${r.name}" is already protected`, { code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name' });
   }
-  if (r.unit !== undefined || r.cgroup !== undefined) {
-    const abs = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : resolveCgroupPath(r.cgroup!, { root, ksappParent: sup.parentPath });
-    if ([...sup.apps.values()].some((a) => a.cgroup.path === abs)) {
+  if (abs !== undefined) {
+    if (same) {
       throw new SupervisorError(`${abs} is already protected`, { code: 'APP_EXISTS', exitCode: 2, hint: 'see `ksapp status`' });
     }
     await requireOwned(await Cgroup.open(abs).allPids(), peer);

@@ -69,7 +69,7 @@ export interface Status {
    * confined before the first instruction; `after-start`, adopted once seen,
    * with a window (each adoption's event says how long), and why.
    */
-  readonly rules?: ReadonlyArray<{ readonly app: string; readonly guard: 'exec' | 'after-start'; readonly why?: string }>;
+  readonly rules?: ReadonlyArray<{ readonly app: string; readonly guard: 'exec' | 'after-start' | 'unit'; readonly why?: string }>;
 }
 
 /** Requests a client may send. */

@@ -1,5 +1,8 @@
 // The systemd unit ksapp ships and the commented config `ksapp setup` installs (pure text).
 
+/** A word of an Exec line, quoted when it holds a space, a quote or a backslash (systemd.service "Command lines"). */
+const q = (word: string): string => (/[\s"\\]/.test(word) ? `"${word.replace(/(["\\])/g, '\\$1')}"` : word);
+
 /** Where the installed daemon's program is. */
 export interface UnitPaths {
   /** The node binary. */
@@ -30,7 +33,7 @@ Conflicts=shutdown.target
 
 [Service]
 Type=forking
-ExecStart=${p.node} ${p.cli} daemon --config ${p.config}
+ExecStart=${q(p.node)} ${q(p.cli)} daemon --config ${q(p.config)}
 # The daemon's own cgroup subtree: app groups live below it.
 Delegate=yes
 # Stopping the service must not kill the protected apps.
@@ -40,6 +43,31 @@ RestartSec=1
 
 [Install]
 WantedBy=multi-user.target
+`;
+}
+
+/** What a unit's drop-in runs to protect it. */
+export interface DropInSpec extends UnitPaths {
+  readonly unit: string;
+  readonly app: string;
+  readonly onDrop: 'freeze' | 'kill' | 'block';
+}
+
+/**
+ * The drop-in (`UNIT.d/ksapp.conf`) that makes a unit start confined: it
+ * needs ksapp and starts after it, and before any of the unit's own
+ * processes run, ExecStartPre (with full privileges: "+") has the daemon
+ * protect the unit's group in place. Should that fail, the unit does not
+ * start: it never runs unconfined.
+ */
+export function unitDropIn(d: DropInSpec): string {
+  return `# Installed by \`ksapp setup\` (app ${d.app}): ${d.unit} starts confined to the VPN tunnel.
+[Unit]
+Requires=ksapp.service
+After=ksapp.service
+
+[Service]
+ExecStartPre=+${q(d.node)} ${q(d.cli)} --config ${q(d.config)} protect --unit %n --name ${d.app} --on-drop ${d.onDrop}
 `;
 }
 
@@ -61,4 +89,6 @@ export const CONFIG_TEMPLATE = `# ksapp config (see the README's "Config file").
 #   - name: qbittorrent
 #     match: { exe: /usr/bin/qbittorrent }
 #     onDrop: freeze
+#   - name: downloads           # a systemd unit, started confined (\`ksapp setup\` installs its drop-in)
+#     match: { unit: qbittorrent-nox.service }
 `;

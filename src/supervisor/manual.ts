@@ -16,40 +16,48 @@ export function findApp(sup: Supervisor, name: string): App {
 }
 
 /** Freezes an app on request; it stays frozen until thawed by hand. */
-export async function freezeApp(sup: Supervisor, name: string): Promise<void> {
-  const app = findApp(sup, name);
-  await app.cgroup.freeze();
-  app.state = 'frozen';
-  app.manualFreeze = true;
-  sup.record({ type: 'app-frozen', app: name, detail: 'by request' });
+export function freezeApp(sup: Supervisor, name: string): Promise<void> {
+  return sup.serially(async () => {
+    const app = findApp(sup, name);
+    // Frozen (and to be thawed by hand only) once cgroup.freeze is written, whether or not the kernel finishes in time.
+    app.state = 'frozen';
+    app.manualFreeze = true;
+    const late = await app.cgroup.freeze().then(() => '', (error: Error) => `; not every process has stopped yet (${error.message})`);
+    sup.record({ type: 'app-frozen', app: name, detail: `by request${late}` });
+  });
 }
 
 /** Thaws an app on request; refused while the tunnel is down (the firewall would hold anyway). */
-export async function thawApp(sup: Supervisor, name: string): Promise<void> {
-  const app = findApp(sup, name);
-  if (sup.tunnel.state === 'down' && app.onDrop === 'freeze') {
-    throw new SupervisorError(`cannot thaw ${name}: the tunnel is down (${sup.tunnel.reason})`, {
-      code: 'TUNNEL_DOWN', exitCode: 1,
-      hint: 'it thaws by itself when the tunnel is back; its traffic could not leave anyway, the firewall still confines it',
-    });
-  }
-  if (app.state === 'needs-restart') {
-    throw new SupervisorError(`cannot thaw ${name}: sockets it opened before it was adopted are outside protection`, {
-      code: 'NEEDS_RESTART', exitCode: 1, hint: `restart the app: \`ksapp kill ${name}\`, then start it again (through \`ksapp run\`, or let a config rule adopt it)`,
-    });
-  }
-  await app.cgroup.thaw();
-  app.manualFreeze = false;
-  if (app.state === 'frozen') app.state = app.blocked ? 'blocked' : 'running';
-  sup.record({ type: 'app-thawed', app: name, detail: 'by request' });
+export function thawApp(sup: Supervisor, name: string): Promise<void> {
+  return sup.serially(async () => {
+    const app = findApp(sup, name);
+    if (sup.tunnel.state === 'down' && app.onDrop === 'freeze') {
+      throw new SupervisorError(`cannot thaw ${name}: the tunnel is down (${sup.tunnel.reason})`, {
+        code: 'TUNNEL_DOWN', exitCode: 1,
+        hint: 'it thaws by itself when the tunnel is back; its traffic could not leave anyway, the firewall still confines it',
+      });
+    }
+    if (app.state === 'needs-restart') {
+      throw new SupervisorError(`cannot thaw ${name}: sockets it opened before it was adopted are outside protection`, {
+        code: 'NEEDS_RESTART', exitCode: 1, hint: `restart the app: \`ksapp kill ${name}\`, then start it again (through \`ksapp run\`, or let a config rule adopt it)`,
+      });
+    }
+    await app.cgroup.thaw();
+    app.manualFreeze = false;
+    if (app.state === 'frozen') app.state = app.blocked ? 'blocked' : 'running';
+    sup.record({ type: 'app-thawed', app: name, detail: 'by request' });
+  });
 }
 
 /** Kills every process of an app; its group and rules go once it is empty. */
 export async function killApp(sup: Supervisor, name: string): Promise<void> {
-  const app = findApp(sup, name);
-  app.state = 'killed';
-  // Recorded once the signal is sent, before the group empties: the exit it causes comes after it in the log.
-  await app.cgroup.sendKill();
-  sup.record({ type: 'app-killed', app: name, detail: 'by request' });
+  const app = await sup.serially(async () => {
+    const app = findApp(sup, name);
+    app.state = 'killed';
+    // Recorded once the signal is sent, before the group empties: the exit it causes comes after it in the log.
+    await app.cgroup.sendKill();
+    sup.record({ type: 'app-killed', app: name, detail: 'by request' });
+    return app;
+  });
   await app.cgroup.waitEmpty();
 }

@@ -11,9 +11,11 @@ export async function onTunnelDown(sup: Supervisor, apps: readonly App[]): Promi
   const why = `tunnel ${sup.options.tunnelIface} down: ${sup.tunnel.reason}`;
   await Promise.all(apps.map(async (app) => {
     if (app.onDrop === 'freeze' && app.state === 'running') {
-      await app.cgroup.freeze();
+      // Frozen from the moment cgroup.freeze is written, also when a process stuck in uninterruptible I/O keeps
+      // the kernel from finishing (the freeze times out): the tunnel coming back must thaw it all the same.
       app.state = 'frozen';
-      sup.record({ type: 'app-frozen', app: app.name, detail: why });
+      const late = await app.cgroup.freeze().then(() => '', (error: Error) => `; not every process has stopped yet (${error.message})`);
+      sup.record({ type: 'app-frozen', app: app.name, detail: `${why}${late}` });
     } else if (app.onDrop === 'kill' && app.state === 'running') {
       app.state = 'killed';
       await app.cgroup.sendKill();
@@ -51,6 +53,12 @@ export async function onTunnelUp(sup: Supervisor, apps: readonly App[]): Promise
       app.state = 'running';
       sup.record({ type: 'app-unblocked', app: app.name, detail: why });
     } else if (app.state === 'killed' && app.restart) {
+      // A new instance only into an empty group: one started beside dying processes would never let it empty.
+      const empty = await app.cgroup.waitEmpty().then(() => '', (error: Error) => error.message);
+      if (empty) {
+        sup.record({ type: 'error', app: app.name, detail: `not restarted: its killed processes have not all exited (${empty}); it restarts when the tunnel next comes back` });
+        return;
+      }
       app.state = 'running';
       sup.record({ type: 'app-restart', app: app.name, detail: why });
       await sup.options.restart?.(app);

@@ -65,7 +65,7 @@ export function saveApp(app: App): SavedApp {
   };
 }
 
-/** Groups protected in place that still hold processes: taken back as they were saved. */
+/** Groups protected in place that still exist (a unit between its ExecStartPre and its main process may be empty): taken back as they were saved. */
 export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[]> {
   const apps: App[] = [];
   for (const s of saved) {
@@ -73,7 +73,6 @@ export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[
     try {
       const cgroup = Cgroup.open(s.inPlace);
       const events = await cgroup.events();
-      if (!events.populated) continue;
       apps.push({
         ...s, inPlace: s.inPlace, cgroup, blocked: false,
         state: events.frozen ? (s.needsRestart ? 'needs-restart' : 'frozen') : 'running',

@@ -48,6 +48,8 @@ export class Supervisor extends EventEmitter {
   private parentGroup: Cgroup | undefined;
   tunnel: { state: 'up' | 'down' | 'unknown'; since: number; reason: string } = { state: 'unknown', since: Date.now(), reason: 'starting' };
   private readonly queue = new SerialQueue();
+  /** Tunnel transitions, manual commands and a new app's first policy, one at a time, so none acts on a state another is changing. */
+  private readonly actions = new SerialQueue();
   private settings: Pick<SupervisorOptions, 'dns' | 'lan'>;
   private startGrace: NodeJS.Timeout | undefined;
   private settle!: () => void;
@@ -87,7 +89,7 @@ export class Supervisor extends EventEmitter {
       // the rule still meet the egress check.
       await this.sync();
       await ensureRouting(null);
-      this.options.monitor.on('transition', (t) => void reactToTransition(this, t));
+      this.options.monitor.on('transition', (t) => void this.serially(() => reactToTransition(this, t)));
       this.options.monitor.on('route', (r) => void reactToRoute(this, r));
       // After the apps are back, so the first transition acts on them too.
       await this.options.monitor.start();
@@ -104,7 +106,7 @@ export class Supervisor extends EventEmitter {
     this.startGrace = setTimeout(() => {
       if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
         const why = this.options.monitor.reasonNow?.();
-        void reactToTransition(this, { state: 'down', reason: `the tunnel did not come up${why ? `: ${why}` : ''}`, at: Date.now() });
+        void this.serially(() => reactToTransition(this, { state: 'down', reason: `the tunnel did not come up${why ? `: ${why}` : ''}`, at: Date.now() }));
       }
     }, START_GRACE_MS);
   }
@@ -150,8 +152,14 @@ export class Supervisor extends EventEmitter {
       throw error;
     }
     this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
-    if (this.tunnel.state !== 'up') await onTunnelDown(this, [app]);
+    // In line with transitions: an `up` handled meanwhile must see this app frozen, or it would stay frozen.
+    await this.serially(async () => { if (this.tunnel.state !== 'up') await onTunnelDown(this, [app]); });
     return app;
+  }
+
+  /** Runs an action on the apps after every one queued before it (see `actions`). */
+  serially<T>(task: () => Promise<T>): Promise<T> {
+    return this.actions.run(task);
   }
 
   /** The exec guard's staging group, made when first asked for (see STAGING_GROUP). */
@@ -159,15 +167,21 @@ export class Supervisor extends EventEmitter {
     return Cgroup.create(path.join(this.parent.path, STAGING_GROUP));
   }
 
-  /** Starts watching the app's group: when its last process exits, the app is removed. */
+  /**
+   * Starts watching the app's group: when its last process exits, the app is
+   * removed. A group protected in place (a unit, a container) belongs to its
+   * manager, who empties it between a unit's ExecStartPre and its main
+   * process, or while it restarts: that app goes only with the group itself.
+   */
   watchExit(app: App): void {
     app.unwatch?.();
-    app.unwatch = app.cgroup.watchPopulated(() => {
+    const gone = (): void => {
       if (app.state === 'killed' && app.restart) return; // waits for the tunnel to come back
       app.state = 'exited';
       this.record({ type: 'app-exited', app: app.name });
       void this.removeApp(app.name).catch((error: unknown) => this.record({ type: 'error', app: app.name, detail: String(error) }));
-    });
+    };
+    app.unwatch = app.inPlace ? app.cgroup.watchRemoved(gone) : app.cgroup.watchPopulated(gone);
   }
 
   /** Kills what is left of an app, removes its group and rules. */
