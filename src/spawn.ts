@@ -46,7 +46,8 @@ export interface StartOptions {
 export function startProgram(file: string, args: readonly string[], o: StartOptions = {}): Started {
   let child: ChildProcess;
   try {
-    child = spawn(file, args, { stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout === 'ignore' ? 'ignore' : 'pipe', o.stderr === 'collect' ? 'pipe' : 'ignore'] });
+    // LC_ALL=C: the tools' output and messages stay the ones ksapp was written against, whatever the user's locale.
+    child = spawn(file, args, { env: { ...process.env, LC_ALL: 'C' }, stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout === 'ignore' ? 'ignore' : 'pipe', o.stderr === 'collect' ? 'pipe' : 'ignore'] });
   } catch (error) {
     const result: RunResult = { exitCode: undefined, signal: undefined, stdout: '', stderr: '', error: error as Error, timedOut: false };
     return { pid: undefined, stdout: null, kill: () => undefined, result: Promise.resolve(result) };

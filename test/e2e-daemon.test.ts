@@ -81,6 +81,8 @@ test('three apps with three policies: tunnel dropped and restored, each ends in 
       return s.tunnel.state === 'down' && (await app('fz'))?.state === 'frozen' && (await app('bk'))?.state === 'blocked' && (await app('kl'))?.state === 'killed';
     }, 10_000, 50), JSON.stringify((await status()).apps.map((a) => [a.name, a.state])));
     assert.equal(killed.exitCode, null, '`ksapp run --restart` waits for the tunnel instead of exiting');
+    // A deletion first reads as "set down"; the monitor's better reason reaches status.
+    assert.ok(await waitUntil(async () => /deleted/.test((await status()).tunnel.reason), 5000, 50), (await status()).tunnel.reason);
   } finally {
     await faultById('tunnel-deleted').repair(lab);
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hasTable } from '../src/firewall/apply.js';
 import { markFor, removeTransaction, replaceTransaction, rulesetFor, type FirewallPolicy } from '../src/firewall/index.js';
 import { hasMarkRule } from '../src/firewall/routing.js';
 import { parseTableJson, verifyTable } from '../src/firewall/readback.js';
@@ -132,4 +133,12 @@ test('read-back parses nft JSON (counters and the family\'s chains, other tables
 test('the fwmark ip rule is recognised in ip -j rule output', () => {
   assert.equal(hasMarkRule('[{"priority":0,"table":"local"}]'), false);
   assert.equal(hasMarkRule('[{"priority":27507,"src":"all","fwmark":"0x6b730000","fwmask":"0xffff0000","table":"27507"}]'), true);
+});
+
+test('whether table inet ksapp exists is read from nft -j list tables, never from an error text', () => {
+  const meta = '{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}';
+  assert.equal(hasTable(`{"nftables": [${meta}]}`, 'ksapp'), false);
+  assert.equal(hasTable(`{"nftables": [${meta}, {"table": {"family": "inet", "name": "ksapp", "handle": 3}}]}`, 'ksapp'), true);
+  assert.equal(hasTable(`{"nftables": [${meta}, {"table": {"family": "ip", "name": "ksapp", "handle": 3}}]}`, 'ksapp'), false);
+  assert.equal(hasTable('', 'ksapp'), false);
 });

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import { KsappError } from '../errors.js';
 import type { DropPolicy } from '../supervisor/types.js';
 
@@ -80,7 +81,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (positionals.length > 0) throw new UsageError(`run: unexpected "${positionals[0]}" before --`, 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       if (dashdash === -1 || tail.length === 0) throw new UsageError('run: missing `-- COMMAND`', 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       return {
-        ...global, kind, name: appName(kind, str('name')), tunnel: str('tunnel'), onDrop: dropPolicy(str('on-drop')),
+        ...global, kind, name: appName(kind, str('name')), tunnel: tunnelName(str('tunnel')), onDrop: dropPolicy(str('on-drop')),
         allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: dnsList(v.dns as string[] | undefined), asRoot: v['as-root'] === true, noWait: v['no-wait'] === true, command: tail,
       };
     }
@@ -103,7 +104,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     case 'daemon':
       return {
         ...global, kind, foreground: v.foreground === true, exitWhenIdle: v['exit-when-idle'] === true,
-        tunnel: str('tunnel'), dns: dnsList(v.dns as string[] | undefined),
+        tunnel: tunnelName(str('tunnel')), dns: dnsList(v.dns as string[] | undefined),
       };
     case 'status': case 'doctor': return { ...global, kind, json: v.json === true };
     case 'tui': return { ...global, kind, once: v.once === true };
@@ -122,6 +123,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
 function appName<T extends string | undefined>(kind: string, name: T): T {
   const problem = name === undefined ? undefined : appNameProblem(name);
   if (problem) throw new UsageError(`${kind}: the app name ${problem}`, `an app name is ${APP_NAME_RULE}`);
+  return name;
+}
+
+/** A --tunnel interface name, checked by the rule the config and the daemon use. */
+function tunnelName(name: string | undefined): string | undefined {
+  const problem = name === undefined ? undefined : ifaceNameProblem(name);
+  if (problem) throw new UsageError(`--tunnel ${problem}`, 'name it as `ip link` shows it, e.g. wg0');
   return name;
 }
 

@@ -1,11 +1,11 @@
 import { KsappError } from '../errors.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import { runTool, tools } from '../tools.js';
 
 /** Fails (exit 2) unless `iface` can be an interface name. */
 export function requireInterfaceName(iface: string): void {
-  if (!/^[A-Za-z0-9._@:-]{1,15}$/.test(iface)) {
-    throw new KsappError(`"${iface}" is not a valid interface name`, { code: 'TUNNEL_BAD_NAME', exitCode: 2, hint: 'interface names are 1-15 characters, e.g. wg0' });
-  }
+  const problem = ifaceNameProblem(iface);
+  if (problem) throw new KsappError(`"${iface}" is not a valid interface name: it ${problem}`, { code: 'TUNNEL_BAD_NAME', exitCode: 2, hint: 'name it as `ip link` shows it, e.g. wg0' });
 }
 
 /** Fails with a clear message unless the tunnel interface exists in this network namespace and has an address. */

@@ -1,4 +1,5 @@
 import { appNameProblem } from '../app-name.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { isPrivateRange, LAN_RANGES } from './ip.js';
 import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
@@ -6,8 +7,6 @@ import {
   DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
 } from './types.js';
 
-// Linux interface names: at most 15 bytes (IFNAMSIZ - 1), no "/" or whitespace; we also keep to what nft quotes safely.
-const IFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}$/;
 // Each segment starts with a letter, digit or "_": no "..", no hidden or empty segments, no leading "/".
 const CGROUP_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$/;
 const USER = /^(?:\d{1,10}|[A-Za-z_][A-Za-z0-9._-]{0,31}\$?)$/;
@@ -31,7 +30,7 @@ const probe = object({
 
 const tunnel = object(
   {
-    interface: { schema: name(IFACE_NAME, 'an interface name of 1 to 15 letters, digits or ._@-') },
+    interface: { schema: str(ifaceNameProblem) },
     handshakeTimeout: { schema: duration, default: DEFAULT_HANDSHAKE_TIMEOUT_MS },
     probe: { schema: probe },
     holdDown: { schema: duration, default: DEFAULT_HOLD_DOWN_MS },

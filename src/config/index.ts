@@ -6,4 +6,4 @@ export {
 export { ConfigError, formatIssue, type ConfigIssue } from './errors.js';
 export { loadConfig, loadConfigText, parseConfig } from './load.js';
 export { DurationError, MAX_TIMER_MS, parseDuration } from './duration.js';
-export { AddressError, formatIp, ipInCidr, isPrivateRange, LAN_RANGES, parseCidr, parseIp, type Cidr, type IpAddress } from './ip.js';
+export { AddressError, formatIp, ipInCidr, isPrivateRange, LAN_RANGES, parseCidr, parseIp, splitFamilies, type Cidr, type IpAddress } from './ip.js';

@@ -137,3 +137,11 @@ export function isPrivateRange(cidr: string): boolean {
     return lan.family === range.family && range.prefix >= lan.prefix && (range.network & maskOf(lan.family, lan.prefix)) === lan.network;
   });
 }
+
+/** Splits addresses or ranges into IPv4 and IPv6 lists (pure). */
+export function splitFamilies(values: readonly string[]): { v4: string[]; v6: string[] } {
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const value of values) (value.includes(':') ? v6 : v4).push(value);
+  return { v4, v6 };
+}

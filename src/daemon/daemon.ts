@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cgroupRoot } from '../../cgroups/index.js';
 import { requireInterfaceName } from '../commands/tunnel-check.js';
-import { splitFamilies } from '../commands/families.js';
+import { splitFamilies } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
 import type { Status } from '../ipc/protocol.js';

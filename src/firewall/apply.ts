@@ -1,11 +1,24 @@
-import { runTool, tools, ToolError } from '../tools.js';
+import { runTool, tools } from '../tools.js';
 import { FirewallError } from './errors.js';
 import type { FirewallPolicy } from './policy.js';
 import { parseTableJson, verifyTable, type TableFacts } from './readback.js';
 import { FORMAT_MARKER, TABLE, quote, removeTransaction, replaceTransaction } from './ruleset.js';
 
+/** Whether table `inet ksapp` exists in this network namespace (one `nft -j list tables inet`). */
+export async function tableExists(): Promise<boolean> {
+  return hasTable(await runTool(tools.nft, ['-j', 'list', 'tables', 'inet']), TABLE);
+}
+
+/** Whether `nft -j list tables` output names table `name` of family inet (pure). */
+export function hasTable(json: string, name: string): boolean {
+  const items = (JSON.parse(json || '{}') as { nftables?: Array<{ table?: { family?: string; name?: string } }> }).nftables ?? [];
+  return items.some((i) => i.table?.family === 'inet' && i.table.name === name);
+}
+
 /** Reads what identifies table `inet ksapp` (its counters and chain names, not its rules); undefined when there is none. */
 export async function readTable(): Promise<TableFacts | undefined> {
+  // Whether the table exists is asked first: nft says "missing" only in English text (exit status 1, like any failure).
+  if (!(await tableExists())) return undefined;
   try {
     const [counters, chains] = await Promise.all([
       runTool(tools.nft, ['-j', 'list', 'counters', 'table', 'inet', TABLE]),
@@ -13,7 +26,6 @@ export async function readTable(): Promise<TableFacts | undefined> {
     ]);
     return parseTableJson(counters, chains);
   } catch (error) {
-    if (error instanceof ToolError && /No such file or directory/.test(error.stderr)) return undefined;
     throw new FirewallError('cannot read the ksapp firewall table', { code: 'FW_READ', cause: error });
   }
 }

@@ -3,6 +3,7 @@
  * The ruleset is a pure function of this value, so the same policy always
  * yields the same table.
  */
+import { LAN_RANGES, splitFamilies } from '../config/ip.js';
 
 /** A cgroup as nft sees it: path relative to /sys/fs/cgroup and its depth below the cgroup2 root. */
 export interface CgroupRef {
@@ -48,10 +49,7 @@ export const MARK_MASK = 0xffff0000;
 export const ROUTE_TABLE = 27507;
 
 /** Default LAN ranges (RFC 1918, link-local, multicast; ULA, link-local and multicast for IPv6). */
-export const DEFAULT_LAN = {
-  v4: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '224.0.0.0/4'],
-  v6: ['fc00::/7', 'fe80::/10', 'ff00::/8'],
-} as const;
+export const DEFAULT_LAN: { readonly v4: readonly string[]; readonly v6: readonly string[] } = splitFamilies(LAN_RANGES);
 
 /** The mark carried by packets of app `id` (0 for the parent catch-all). */
 export function markFor(id: number): number {

@@ -1,6 +1,6 @@
 // A one-shot picture of an interface (`ip -d -j addr show dev IFACE`): one ip call gives
 // the flags, operstate, link kind and addresses together, so they belong to one moment.
-import { runTool, tools, ToolError } from '../tools.js';
+import { runTool, tools } from '../tools.js';
 import { MonitorError } from './errors.js';
 
 /** One address of a snapshot. */
@@ -64,12 +64,11 @@ export function parseIpAddrJson(text: string): LinkSnapshot[] {
   }));
 }
 
-/** Reads a fresh snapshot of `iface`; null when the interface does not exist. */
+/**
+ * Reads a fresh snapshot of `iface`; null when the interface does not exist.
+ * Every interface is listed and the one named picked out: asking for a
+ * missing device is an error whose only mark is its English text.
+ */
 export async function readLinkSnapshot(iface: string, ip: string = tools.ip): Promise<LinkSnapshot | null> {
-  try {
-    return parseIpAddrJson(await runTool(ip, ['-d', '-j', 'addr', 'show', 'dev', iface]))[0] ?? null;
-  } catch (error) {
-    if (error instanceof ToolError && /does not exist|Cannot find device/i.test(error.stderr)) return null;
-    throw error;
-  }
+  return parseIpAddrJson(await runTool(ip, ['-d', '-j', 'addr', 'show'])).find((l) => l.ifname === iface) ?? null;
 }

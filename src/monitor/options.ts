@@ -1,6 +1,7 @@
 // The monitor's options and their validation, kept pure so bad input is rejected before
 // anything is spawned.
 import { isIP } from 'node:net';
+import { ifaceNameProblem } from '../iface-name.js';
 import { MonitorError } from './errors.js';
 import type { HoldOptions } from './state-machine.js';
 import { isCidr } from './subnets.js';
@@ -24,7 +25,8 @@ export function validateOptions(o: TunnelMonitorOptions): void {
   const bad = (message: string, hint: string): never => {
     throw new MonitorError(message, { code: 'MONITOR_BAD_OPTION', hint, exitCode: 2 });
   };
-  if (!/^[^\s/:]{1,15}$/.test(o.iface)) bad(`"${o.iface}" is not a valid interface name`, 'use a name such as wg0 (1-15 characters, no spaces, / or :)');
+  const problem = ifaceNameProblem(o.iface);
+  if (problem) bad(`"${o.iface}" is not a valid interface name: it ${problem}`, 'use a name such as wg0');
   if (!(o.handshakeTimeoutMs > 0)) bad(`handshake timeout must be positive, got ${o.handshakeTimeoutMs} ms`, 'use e.g. 180s');
   if (o.holdMs !== undefined && !(o.holdMs >= 0)) bad(`hold-down must not be negative, got ${o.holdMs} ms`, 'use e.g. 250ms');
   if (o.maxHoldMs !== undefined && !(o.maxHoldMs >= (o.holdMs ?? 0))) bad(`maximum hold-down ${o.maxHoldMs} ms is below the hold-down ${o.holdMs ?? 0} ms`, 'make maxHoldDown at least holdDown');

@@ -26,6 +26,12 @@
       "sources": ["procevents.c"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-pthread"],
       "ldflags": ["-pthread"]
+    },
+    {
+      "target_name": "rtnetlink",
+      "sources": ["rtnetlink.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-pthread"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -91,6 +91,13 @@ export class Supervisor extends EventEmitter {
       await ensureRouting(null);
       this.options.monitor.on('transition', (t) => void this.serially(() => reactToTransition(this, t)));
       this.options.monitor.on('route', (r) => void reactToRoute(this, r));
+      // Heard by status, the dashboard and the log: why the tunnel is down in better words, and a source's trouble.
+      this.options.monitor.on('reason', (t) => void this.serially(async () => {
+        if (this.tunnel.state !== 'down' || this.tunnel.reason === t.reason) return;
+        this.tunnel = { ...this.tunnel, reason: t.reason };
+        this.record({ type: 'tunnel-reason', detail: t.reason });
+      }));
+      this.options.monitor.on('warning', (e) => this.record({ type: 'monitor-warning', detail: e instanceof Error ? e.message : String(e) }));
       // After the apps are back, so the first transition acts on them too.
       await this.options.monitor.start();
     } catch (error) {

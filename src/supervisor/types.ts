@@ -27,6 +27,10 @@ export interface RouteChange {
 export interface TunnelWatch {
   on(event: 'transition', listener: (t: TunnelTransition) => void): unknown;
   on(event: 'route', listener: (r: RouteChange) => void): unknown;
+  /** A better reason for a down tunnel, with no change of state (deleted, after "set down"). */
+  on(event: 'reason', listener: (t: TunnelTransition) => void): unknown;
+  /** A source's trouble that is not a verdict (its helper process restarted, a lookup failed). */
+  on(event: 'warning', listener: (e: unknown) => void): unknown;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
   /** The monitor's belief right now (down until every source has proven the tunnel up). */
@@ -40,7 +44,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'exec-guard' | 'state-dropped' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'exec-guard' | 'state-dropped' | 'tunnel-reason' | 'monitor-warning' | 'error';
   readonly app?: string;
   readonly detail?: string;
   /** Event seen → every affected cgroup acted on, in milliseconds. */

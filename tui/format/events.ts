@@ -16,6 +16,8 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'exec-watch': { symbol: '◎', label: 'exec watch', tone: 'yellow' },
   'state-dropped': { symbol: '⚠', label: 'saved state refused', tone: 'red' },
   'exec-guard': { symbol: '◉', label: 'exec guard', tone: 'yellow' },
+  'tunnel-reason': { symbol: '▼', label: 'tunnel down', tone: 'red' },
+  'monitor-warning': { symbol: '⚠', label: 'monitor', tone: 'yellow' },
   'app-exited': { symbol: '○', label: 'exited', tone: 'gray' },
   'app-frozen': { symbol: '‖', label: 'frozen', tone: 'cyan' },
   'app-thawed': { symbol: '▶', label: 'thawed', tone: 'green' },
