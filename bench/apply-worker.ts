@@ -3,6 +3,7 @@
 // Prints one JSON line: { sizes: [{ apps, applyMs: [...], nftMs: [...], rulesetBytes }] }.
 // A size gets `repeats` runs, or fewer once it has used BUDGET_MS (at least one): listing
 // a table of 1,000 cgroup rules can take a minute.
+import dgram from 'node:dgram';
 import path from 'node:path';
 import { cgroupLevel, nftCgroupPath } from '../cgroups/index.js';
 import { applyPolicy, DEFAULT_LAN, replaceTransaction, type FirewallPolicy } from '../src/firewall/index.js';
@@ -39,8 +40,32 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/**
+ * Median round trip, µs, of `count` UDP datagrams between two sockets of this
+ * (unprotected) process on loopback: each passes the output hook twice, where
+ * every packet of the machine meets the classify chain.
+ */
+async function echoRttUs(count: number): Promise<number> {
+  const a = dgram.createSocket('udp4');
+  const b = dgram.createSocket('udp4');
+  await Promise.all([new Promise<void>((r) => a.bind(0, '127.0.0.1', r)), new Promise<void>((r) => b.bind(0, '127.0.0.1', r))]);
+  b.on('message', (m, from) => b.send(m, from.port, from.address));
+  const rtts: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve) => { a.once('message', () => resolve()); a.send('x', b.address().port, '127.0.0.1'); });
+    rtts.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  a.close();
+  b.close();
+  rtts.sort((x, y) => x - y);
+  return Math.round(rtts[Math.floor(rtts.length / 2)]! * 10) / 10;
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as ApplySpec;
+  // The floor: no ksapp table at all, in the same run.
+  const bareRttUs = await echoRttUs(2000);
   const sizes = [];
   for (const n of spec.sizes) {
     const policy = policyFor(spec, n);
@@ -52,9 +77,9 @@ async function main(): Promise<void> {
       nftMs.push(await timed(() => runTool(tools.nft, ['-f', '-'], text)));
       used += applyMs.at(-1)! + nftMs.at(-1)!;
     }
-    sizes.push({ apps: n, applyMs, nftMs, rulesetBytes: Buffer.byteLength(text) });
+    sizes.push({ apps: n, applyMs, nftMs, rulesetBytes: Buffer.byteLength(text), rttUs: await echoRttUs(2000) });
   }
-  process.stdout.write(`${JSON.stringify({ sizes })}\n`);
+  process.stdout.write(`${JSON.stringify({ sizes, bareRttUs })}\n`);
 }
 
 main().catch((error: unknown) => {

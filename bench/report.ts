@@ -64,10 +64,12 @@ function flood(r: BenchResults): string[] {
 function scale(r: BenchResults): string[] {
   const s = r.scale;
   if (!s) return [];
-  const apply = s.apply.map((a) => [String(a.apps), String(a.apply?.n ?? 0), ms(a.apply?.median), ms(a.apply?.max), ms(a.nft?.median), ms(a.nft?.max), `${Math.round(a.rulesetBytes / 1024)} KiB`]);
+  const apply = s.apply.map((a) => [String(a.apps), String(a.apply?.n ?? 0), ms(a.apply?.median), ms(a.apply?.max), ms(a.nft?.median), ms(a.nft?.max), `${Math.round(a.rulesetBytes / 1024)} KiB`,
+    a.rttUs === undefined ? '-' : `${a.rttUs} µs`]);
   const all = s.freezeAll.map((c) => [String(c.groups), String(c.ksapp?.n ?? 0), ...trio(c.ksapp), ...trio(c.outside), ...trio(c.kernel), c.error ? `error: ${c.error}` : '']);
   return ['## Scale: the ruleset with N protected apps (ms; applyPolicy = read + one `nft -f` + read-back and verify)', '',
-    table(['apps', 'runs', 'applyPolicy med', 'max', 'nft -f med', 'max', 'ruleset'], apply),
+    table(['apps', 'runs', 'applyPolicy med', 'max', 'nft -f med', 'max', 'ruleset', 'loopback UDP rtt, unprotected'], apply),
+    `the same round trip with no ksapp table: ${s.bareRttUs ?? '-'} µs (the floor; every packet of the machine meets the classify chain)`,
     'applyPolicy − nft -f = the two `nft -j list table` calls (before, and the read-back), where nft resolves every cgroupv2 id by walking the cgroup tree', '',
     '## Scale: tunnel deleted → all N apps frozen (1 process each; outside = the supervisor\'s event received)', '',
     table(['apps', 'trials', 'ksapp med', 'p99', 'max', 'outside med', 'p99', 'max', 'kernel med', 'p99', 'max', ''], all),

@@ -18,12 +18,16 @@ export interface ApplyFigure {
   /** The `nft -f` transaction alone. */
   readonly nft: Summary | null;
   readonly rulesetBytes: number;
+  /** Median UDP round trip on loopback of an unprotected process with this table loaded, µs. */
+  readonly rttUs?: number;
 }
 
 /** What the scale section measures. */
 export interface ScaleResult {
   readonly apply: readonly ApplyFigure[];
   readonly freezeAll: readonly ReactionResult[];
+  /** The same round trip with no ksapp table at all, µs (the floor). */
+  readonly bareRttUs?: number;
   readonly error?: string;
 }
 
@@ -32,20 +36,21 @@ const APPLY_WORKER = fileURLToPath(new URL('./apply-worker.js', import.meta.url)
 /** Times the ruleset apply for each size, then freeze-all for each size. */
 export async function runScale(ctx: RunContext, sizes: readonly number[], repeats: number): Promise<ScaleResult> {
   let apply: ApplyFigure[] = [];
+  let bareRttUs: number | undefined;
   const freezeAll: ReactionResult[] = [];
   try {
-    apply = await applyFigures(ctx, sizes, repeats);
+    ({ apply, bareRttUs } = await applyFigures(ctx, sizes, repeats));
     for (const n of sizes) {
       ctx.say(`  freeze all: ${n} app(s)`);
       freezeAll.push(await runReaction(ctx, { id: `all${n}`, policy: 'freeze', groups: n, perGroup: 1, trials: Math.max(3, repeats) }));
     }
-    return { apply, freezeAll };
+    return { apply, freezeAll, ...(bareRttUs !== undefined ? { bareRttUs } : {}) };
   } catch (error) {
     return { apply, freezeAll, error: String(error) };
   }
 }
 
-async function applyFigures(ctx: RunContext, sizes: readonly number[], repeats: number): Promise<ApplyFigure[]> {
+async function applyFigures(ctx: RunContext, sizes: readonly number[], repeats: number): Promise<{ apply: ApplyFigure[]; bareRttUs?: number }> {
   const parentDir = path.join(ctx.cgroupRoot, `ksapp-b-${ctx.suffix}-apply`);
   const undoGroups = onCleanup(`cgroup ${parentDir}`, () => removeGroupSync(parentDir), () => removeGroupSync(parentDir));
   const ns = await createBareNs(ctx.suffix, 'apply');
@@ -55,9 +60,10 @@ async function applyFigures(ctx: RunContext, sizes: readonly number[], repeats: 
     const spec: ApplySpec = { cgroupRoot: ctx.cgroupRoot, parentDir, sizes, repeats, iface: `tb${ctx.suffix}` };
     const argv = [...ns.enter, process.execPath, APPLY_WORKER, JSON.stringify(spec)];
     const r = await execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore' });
-    const out = JSON.parse(String(r.stdout).trim().split('\n').pop() ?? '{}') as { sizes?: Array<{ apps: number; applyMs: number[]; nftMs: number[]; rulesetBytes: number }>; error?: string };
+    const out = JSON.parse(String(r.stdout).trim().split('\n').pop() ?? '{}') as { sizes?: Array<{ apps: number; applyMs: number[]; nftMs: number[]; rulesetBytes: number; rttUs: number }>; bareRttUs?: number; error?: string };
     if (!out.sizes) throw new Error(`apply worker failed: ${out.error ?? String(r.stderr).slice(-500)}`);
-    return out.sizes.map((s) => ({ apps: s.apps, apply: rounded(summarize(s.applyMs)), nft: rounded(summarize(s.nftMs)), rulesetBytes: s.rulesetBytes }));
+    const apply = out.sizes.map((s) => ({ apps: s.apps, apply: rounded(summarize(s.applyMs)), nft: rounded(summarize(s.nftMs)), rulesetBytes: s.rulesetBytes, rttUs: s.rttUs }));
+    return { apply, ...(out.bareRttUs !== undefined ? { bareRttUs: out.bareRttUs } : {}) };
   } finally {
     await undoGroups();
     await ns.destroy();

@@ -26,7 +26,7 @@ test('with no apps the parent catch-all still confines the whole subtree', () =>
 
 test('each app gets a classify rule, a mark, tunnel and drop counters', () => {
   const text = rulesetFor({ ...base, apps: [app(2), app(1)] });
-  const classify = text.slice(text.indexOf('chain classify'), text.indexOf('}', text.indexOf('chain classify')));
+  const classify = text.split('chain classify {')[1]!.split('\n  }')[0]!;
   assert.ok(classify.indexOf('app1"') < classify.indexOf('app2"'), 'apps ordered by id');
   assert.ok(classify.indexOf('goto app_2') < classify.indexOf('level 1 "unified/ksapp" meta'), 'parent rule after the apps');
   assert.match(text, /meta mark set 0x6b730002 ct mark set meta mark accept/);
@@ -141,4 +141,17 @@ test('whether table inet ksapp exists is read from nft -j list tables, never fro
   assert.equal(hasTable(`{"nftables": [${meta}, {"table": {"family": "inet", "name": "ksapp", "handle": 3}}]}`, 'ksapp'), true);
   assert.equal(hasTable(`{"nftables": [${meta}, {"table": {"family": "ip", "name": "ksapp", "handle": 3}}]}`, 'ksapp'), false);
   assert.equal(hasTable('', 'ksapp'), false);
+});
+
+test('apps right below the parent are found by one map lookup; groups protected in place keep a rule each, after it', () => {
+  const inPlace = app(3, { cgroup: { nftPath: 'unified/system.slice/x.service', level: 2 } });
+  const unit = app(4, { cgroup: { nftPath: 'unified/system.slice/y.slice/y.service', level: 3 } });
+  const apps = [app(1), app(2), unit, { ...app(5), cgroup: { nftPath: 'unified/ksapp/app5', level: 2 } }];
+  const classify = rulesetFor({ ...base, apps: [...apps, inPlace] }).split('chain classify {')[1]!.split('\n  }')[0]!;
+  const rules = classify.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('type '));
+  // x.service sits at the parent's children's depth but elsewhere: a map keyed by group path holds it too, and only it matches it.
+  assert.equal(rules[0], 'socket cgroupv2 level 2 vmap { "unified/ksapp/app1" : goto app_1, "unified/ksapp/app2" : goto app_2, '
+    + '"unified/system.slice/x.service" : goto app_3, "unified/ksapp/app5" : goto app_5 }');
+  assert.equal(rules[1], 'socket cgroupv2 level 3 "unified/system.slice/y.slice/y.service" goto app_4');
+  assert.match(rules[2]!, /^socket cgroupv2 level 1 "unified\/ksapp" meta mark set/);
 });

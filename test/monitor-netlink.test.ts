@@ -7,8 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
 import { runTool } from '../src/tools.js';
 import { applyEvent, linkHealth, stateFromSnapshot } from '../src/monitor/link-state.js';
-import { applyToTable, decodeEvent, routeConcerns, snapshotOf, type LinkTable, type RawAddr, type RawLink, type RawRoute } from '../src/monitor/netlink-decode.js';
-import { NetlinkSource } from '../src/monitor/netlink-source.js';
+import { applyToTable, decodeEvent, routeConcerns, snapshotOf, type LinkTable, type RawAddr, type RawLink, type RawNetlinkEvent, type RawRoute } from '../src/monitor/netlink-decode.js';
+import { NetlinkSource, type RtnetlinkAddon } from '../src/monitor/netlink-source.js';
+import type { SourceHealth } from '../src/monitor/source.js';
 
 const link = (o: Partial<RawLink> = {}): RawLink => ({ kind: 'link', deleted: false, family: 0, ifindex: 7, ifname: 'wg0', up: true, lowerUp: true, operstate: 0, linkKind: 'wireguard', ...o });
 const addr = (o: Partial<RawAddr> = {}): RawAddr => ({ kind: 'addr', deleted: false, ifindex: 7, family: 2, address: '10.8.0.2', local: '10.8.0.2', prefixlen: 24, scope: 0, tentative: false, dadfailed: false, ...o });
@@ -57,6 +58,8 @@ describe('netlink decode (pure)', () => {
     for (const raw of [link({ ifindex: 1, ifname: 'lo' }), link(), addr(), addr({ family: 10, address: 'fe80::1', local: '', prefixlen: 64, scope: 253 }), addr({ ifindex: 99 })]) applyToTable(table, raw);
     const snap = snapshotOf(table, 'wg0');
     assert.equal(snap?.kind, 'wireguard');
+    applyToTable(table, link({ ifindex: 5, ifname: 'tap0', linkKind: 'tun', tunType: 2 }));
+    assert.deepEqual([snapshotOf(table, 'tap0')?.kind, snapshotOf(table, 'tap0')?.tunType], ['tun', 'tap']);
     assert.equal(snap?.addrs.length, 2);
     const state = stateFromSnapshot('wg0', snap);
     assert.deepEqual(linkHealth(state), { healthy: true, reason: 'wg0 up with 1 address' });
@@ -85,5 +88,319 @@ describe('netlink decode (pure)', () => {
     feed(link({ deleted: true }));
     assert.equal(linkHealth(s).reason, 'wg0 deleted');
     assert.equal(feed(link({ ifindex: 8 })), 'resync', 'a new ifindex under our name');
+  });
+});
+
+/** An addon the test drives by hand: each open() gets its own callback. */
+class FakeAddon implements RtnetlinkAddon {
+  callbacks: ((events: RawNetlinkEvent[], at: bigint) => void)[] = [];
+  closed = 0;
+  openError: string | undefined;
+  open(callback: (events: RawNetlinkEvent[], at: bigint) => void): object {
+    if (this.openError) throw Object.assign(new Error('rtnetlink socket: failed'), { code: this.openError });
+    this.callbacks.push(callback);
+    return {};
+  }
+  close(): void {
+    this.closed++;
+  }
+  /** Delivers a batch on the socket opened last (or on `which`). */
+  send(events: RawNetlinkEvent[], which = this.callbacks.length - 1): void {
+    this.callbacks[which]?.(events, process.hrtime.bigint());
+  }
+}
+
+const DUMP: RawNetlinkEvent[] = [link({ ifindex: 1, ifname: 'lo' }), link(), addr(), { kind: 'dump-done' }];
+
+function fakeSource(): { fake: FakeAddon; source: NetlinkSource; seen: SourceHealth[]; routes: unknown[] } {
+  const fake = new FakeAddon();
+  const source = new NetlinkSource({ iface: 'wg0', addon: fake, backoffMs: 5 });
+  const seen: SourceHealth[] = [];
+  const routes: unknown[] = [];
+  source.on('health', (h: SourceHealth) => seen.push(h));
+  source.on('route', (r: unknown) => routes.push(r));
+  return { fake, source, seen, routes };
+}
+
+describe('netlink source (fake addon)', () => {
+  test('start() resolves on the dump; one batch is judged as a whole; routes of other devices stay out', async () => {
+    const { fake, source, seen, routes } = fakeSource();
+    const started = source.start();
+    fake.send([link(), addr()]); // events before the dump ends carry no belief yet
+    assert.equal(seen.length, 0);
+    fake.send(DUMP);
+    await started;
+    assert.deepEqual(seen.map((h) => h.reason), ['wg0 up with 1 address']);
+    assert.deepEqual([source.lastSnapshot?.kind, source.lastSnapshot?.addrs.map((a) => a.address)], ['wireguard', ['10.8.0.2']]);
+    fake.send([route({ oif: 1 }), route({ oif: 3 }), route()]);
+    assert.equal(routes.length, 1);
+    fake.send([link({ up: false, lowerUp: false, operstate: 2 }), addr({ deleted: true }), link({ deleted: true })]);
+    assert.deepEqual(seen.map((h) => h.reason), ['wg0 up with 1 address', 'wg0 deleted']);
+    fake.send([link({ ifindex: 9 }), addr({ ifindex: 9 })]);
+    assert.equal(seen.at(-1)?.reason, 'wg0 up with 1 address', 're-created: judged from the table, no kernel call');
+    await source.stop();
+    assert.equal(fake.closed, 1);
+  });
+
+  test('an overrun holds judgement until the re-dump, which is judged afresh', async () => {
+    const { fake, source, seen } = fakeSource();
+    const started = source.start();
+    fake.send(DUMP);
+    await started;
+    const down = link({ up: false, lowerUp: false, operstate: 2 });
+    fake.send([{ kind: 'overrun' }, down]);
+    assert.equal(seen.length, 1, 'no judgement on a table that lost events');
+    fake.send([link({ ifindex: 1, ifname: 'lo' }), down, addr(), { kind: 'dump-done' }]);
+    assert.deepEqual(seen.map((h) => h.reason), ['wg0 up with 1 address', 'wg0 set down']);
+    fake.send([{ kind: 'overrun' }]);
+    fake.send([link({ ifindex: 1, ifname: 'lo' }), { kind: 'dump-done' }]);
+    assert.equal(seen.at(-1)?.reason, 'wg0 does not exist', 'the table is rebuilt, not patched');
+    await source.stop();
+  });
+
+  test('a failed socket reports down, is closed and reopened with backoff; up only after a fresh dump', async () => {
+    const { fake, source, seen } = fakeSource();
+    const started = source.start();
+    fake.send(DUMP);
+    await started;
+    fake.send([{ kind: 'failed', errno: 9 }]);
+    assert.deepEqual([seen.at(-1)?.healthy, seen.at(-1)?.reason, fake.closed], [false, 'link monitor failed: EBADF', 1]);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(fake.callbacks.length, 2, 'reopened');
+    fake.send(DUMP, 0);
+    assert.equal(seen.at(-1)?.healthy, false, 'the old socket is not listened to');
+    fake.send(DUMP);
+    assert.equal(seen.at(-1)?.healthy, true);
+    await source.stop();
+  });
+
+  test('a socket that cannot be opened: start() resolves down, and the source keeps trying', async () => {
+    const { fake, source, seen } = fakeSource();
+    fake.openError = 'EMFILE';
+    await source.start();
+    assert.deepEqual(seen.map((h) => h.reason), ['link monitor failed: EMFILE']);
+    fake.openError = undefined;
+    await new Promise((r) => setTimeout(r, 30));
+    fake.send(DUMP);
+    assert.equal(seen.at(-1)?.healthy, true);
+    await source.stop();
+  });
+
+  test('without the addon, start() throws a MonitorError', { skip: NetlinkSource.available ? 'the addon is built' : false }, async () => {
+    await assert.rejects(new NetlinkSource({ iface: 'wg0' }).start(), { code: 'MONITOR_NO_NETLINK' });
+  });
+});
+
+// ---- The real kernel ----
+
+const skip = process.getuid?.() !== 0 ? 'needs root' : !NetlinkSource.available ? 'the rtnetlink addon is not built' : false;
+const SFX = randomBytes(3).toString('hex');
+const NS = `ksnl${SFX}`;
+const DEV = `kn${SFX}`;
+const PEER = `kp${SFX}`;
+const ADDR = '10.78.0.2/24';
+const ip = (...args: string[]) => runTool('ip', ['-n', NS, ...args]);
+const SOURCES_URL = { netlink: new URL('../src/monitor/netlink-source.js', import.meta.url).href, ipmonitor: new URL('../src/monitor/link-source.js', import.meta.url).href };
+// The child: one source (NetlinkSource, or LinkSource for comparison) speaking JSON lines.
+const CHILD = `
+const opts = JSON.parse(process.argv[1]);
+const mod = await import(opts.url);
+const out = (o) => process.stdout.write(JSON.stringify(o, (k, v) => typeof v === 'bigint' ? String(v) : v) + '\\n');
+const s = new (mod.NetlinkSource ?? mod.LinkSource)({ iface: opts.iface });
+s.on('health', (h) => out({ type: 'health', ...h, emittedAt: process.hrtime.bigint() }));
+s.on('route', (r) => out({ ...r, type: 'route', routeType: r.type }));
+s.on('warning', (e) => out({ type: 'warning', message: String(e) }));
+// stdin keeps the process alive: the addon's thread does not (it is unref'd, like procevents).
+process.stdin.on('data', () => {});
+process.stdin.on('end', async () => { await s.stop(); process.exit(0); });
+const t0 = process.hrtime.bigint();
+await s.start();
+out({ type: 'started', ...s.health, startMs: Number(process.hrtime.bigint() - t0) / 1e6 });
+`;
+
+type Msg = Record<string, unknown> & { type: string };
+
+/** A source running in the namespace; its messages queued by type (the pattern of helpers/monitor-child.ts). */
+class SourceChild {
+  private readonly queues = new Map<string, Msg[]>();
+  private readonly waiters = new Map<string, ((m: Msg) => void)[]>();
+  private exited = false;
+
+  constructor(readonly proc: ResultPromise) {
+    let rest = '';
+    proc.stdout?.setEncoding('utf8');
+    proc.stdout?.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.push(JSON.parse(line) as Msg);
+    });
+    void proc.then(() => {
+      this.exited = true;
+      for (const ws of this.waiters.values()) for (const w of ws.splice(0)) w({ type: 'exit' });
+    });
+  }
+
+  private push(m: Msg): void {
+    const w = this.waiters.get(m.type)?.shift();
+    if (w) w(m);
+    else this.queues.set(m.type, [...(this.queues.get(m.type) ?? []), m]);
+  }
+
+  /** The next message of this type (queued or future); rejects after timeoutMs or when the child exits. */
+  next(type: string, timeoutMs = 5_000): Promise<Msg> {
+    const queued = this.queues.get(type)?.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.exited) return Promise.reject(new Error(`the source child exited before a ${type} message`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${type} message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.set(type, [...(this.waiters.get(type) ?? []), (m) => {
+        clearTimeout(timer);
+        if (m.type === 'exit') reject(new Error(`the source child exited before a ${type} message`));
+        else resolve(m);
+      }]);
+    });
+  }
+
+  /** Health messages until one matches; those before it (a deletion first reads as "set down") are skipped. */
+  async health(healthy: boolean, reason: RegExp): Promise<Msg> {
+    const seen: unknown[] = [];
+    for (;;) {
+      const h = await this.next('health').catch((e: unknown) => {
+        throw new Error(`${String(e)}; waiting for ${String(healthy)} ${String(reason)}, saw ${JSON.stringify(seen)}`);
+      });
+      if (h.healthy === healthy && reason.test(String(h.reason))) return h;
+      seen.push([h.healthy, h.reason]);
+    }
+  }
+
+  /** Ends the source (stdin closed → stop()), SIGKILL if it does not go. */
+  async close(): Promise<void> {
+    if (this.exited || this.proc.pid === undefined) return;
+    this.proc.stdin?.end();
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 3_000);
+    await this.proc;
+    clearTimeout(timer);
+  }
+}
+
+const children: SourceChild[] = [];
+let batch: ResultPromise | undefined;
+
+async function startChild(which: keyof typeof SOURCES_URL, iface = DEV): Promise<{ child: SourceChild; started: Msg }> {
+  const proc = execa('nsenter', [`--net=/run/netns/${NS}`, process.execPath, '--input-type=module', '-e', CHILD, JSON.stringify({ url: SOURCES_URL[which], iface })], {
+    reject: false, stdin: 'pipe', stderr: 'inherit', buffer: false,
+  });
+  const child = new SourceChild(proc);
+  children.push(child);
+  return { child, started: await child.next('started', 10_000) };
+}
+
+async function createDev(): Promise<void> {
+  await ip('link', 'add', DEV, 'type', 'veth', 'peer', 'name', PEER);
+  await ip('addr', 'add', ADDR, 'dev', DEV);
+  await ip('link', 'set', PEER, 'up');
+  await ip('link', 'set', DEV, 'up');
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? (s[(s.length - 1) / 2] ?? NaN) : ((s[s.length / 2 - 1] ?? NaN) + (s[s.length / 2] ?? NaN)) / 2;
+};
+
+/** `ip link set down` (a line to a running `ip -batch`, no spawn) → the unhealthy health event, `rounds` times; milliseconds. */
+async function downLatencies(child: SourceChild, rounds: number): Promise<number[]> {
+  const result: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const start = process.hrtime.bigint();
+    batch?.stdin?.write(`link set ${DEV} down\n`);
+    const h = await child.health(false, /set down/);
+    result.push(Number(BigInt(String(h.emittedAt)) - start) / 1e6);
+    batch?.stdin?.write(`link set ${DEV} up\n`);
+    await child.health(true, /up with/);
+  }
+  return result;
+}
+
+describe('netlink source against the kernel', { skip }, () => {
+  before(async () => {
+    await runTool('ip', ['netns', 'add', NS]);
+    await ip('link', 'set', 'lo', 'up');
+    await runTool('nsenter', [`--net=/run/netns/${NS}`, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    await createDev();
+    batch = execa('ip', ['-n', NS, '-force', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' });
+  });
+
+  after(async () => {
+    await Promise.all(children.map((c) => c.close().catch(() => undefined)));
+    batch?.stdin?.end();
+    await batch;
+    await runTool('ip', ['netns', 'del', NS]).catch(() => undefined);
+  });
+
+  test('follows up, down, address loss, deletion, re-creation and routes', async () => {
+    const { child, started } = await startChild('netlink');
+    assert.equal(started.healthy, true, JSON.stringify(started));
+    assert.equal(started.reason, `${DEV} up with 1 address`);
+    assert.equal((await child.next('health')).healthy, true, 'the first judgement was emitted as health');
+
+    await ip('link', 'set', DEV, 'down');
+    await child.health(false, /set down$/);
+    await ip('link', 'set', DEV, 'up');
+    await child.health(true, /up with 1 address/);
+
+    await ip('addr', 'del', ADDR, 'dev', DEV);
+    await child.health(false, /lost all its addresses/);
+    await ip('addr', 'add', ADDR, 'dev', DEV);
+    await child.health(true, /up with 1 address/);
+
+    // Routes of the local and main tables came with the address changes; ours is table 27507.
+    const ourRoute = async (): Promise<unknown[]> => {
+      for (;;) {
+        const r = await child.next('route');
+        if (r.table === '27507') return [r.deleted, r.routeType, r.dst, r.dev];
+      }
+    };
+    await ip('route', 'add', 'default', 'dev', DEV, 'table', '27507');
+    assert.deepEqual(await ourRoute(), [false, 'unicast', 'default', DEV]);
+    await ip('route', 'add', 'unreachable', 'default', 'metric', '4000', 'table', '27507');
+    assert.deepEqual(await ourRoute(), [false, 'unreachable', 'default', undefined]);
+    await ip('route', 'del', 'default', 'dev', DEV, 'table', '27507');
+    assert.deepEqual(await ourRoute(), [true, 'unicast', 'default', DEV]);
+
+    await ip('link', 'del', DEV);
+    await child.health(false, new RegExp(`^${DEV} deleted$`));
+    await createDev();
+    await child.health(true, /up with 1 address/);
+  });
+
+  test('an interface that does not exist yet is down until it appears', async () => {
+    const late = `kl${SFX}`;
+    const { child, started } = await startChild('netlink', late);
+    assert.deepEqual([started.healthy, started.reason], [false, `${late} does not exist`]);
+    await ip('link', 'add', late, 'type', 'veth', 'peer', 'name', `km${SFX}`);
+    await ip('link', 'set', `km${SFX}`, 'up');
+    await ip('link', 'set', late, 'up');
+    await child.health(false, /has no address/);
+    await ip('addr', 'add', '10.79.0.2/24', 'dev', late);
+    await child.health(true, /up with 1 address/);
+    await child.close();
+  });
+
+  test('latency figures: ip link set down → health event (median of 20) and start() (median of 5), netlink vs ip monitor', async () => {
+    const figures: Record<string, number[]> = {};
+    const stat = (xs: number[]) => `median ${median(xs).toFixed(2)} ms (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)}, n=${xs.length})`;
+    for (const which of ['netlink', 'ipmonitor'] as const) {
+      const starts: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const { child, started } = await startChild(which);
+        assert.equal(started.healthy, true, `${which}: ${JSON.stringify(started)}`);
+        starts.push(Number(started.startMs));
+        await child.next('health');
+        if (i === 0) figures[`${which}: ip link set down → health`] = await downLatencies(child, 20);
+        await child.close();
+      }
+      figures[`${which}: start() → first health judged`] = starts;
+    }
+    for (const [name, xs] of Object.entries(figures)) console.log(`${name}, ${stat(xs)}`);
   });
 });

@@ -6,7 +6,7 @@ import { isLinkUp, type AddrEvent, type LinkEvent, type MonitorEvent, type Route
 import type { LinkSnapshot, SnapshotAddr } from './link-snapshot.js';
 
 /** A link message as the addon hands it over (family 0 is a device; AF_BRIDGE ones describe bridge ports). */
-export interface RawLink { kind: 'link'; deleted: boolean; ifindex: number; ifname: string; up: boolean; lowerUp: boolean; operstate: number; linkKind: string; family?: number }
+export interface RawLink { kind: 'link'; deleted: boolean; ifindex: number; ifname: string; up: boolean; lowerUp: boolean; operstate: number; linkKind: string; tunType?: number; family?: number }
 /** An address message as the addon hands it over (`local` is empty unless IFA_LOCAL was sent). */
 export interface RawAddr { kind: 'addr'; deleted: boolean; ifindex: number; family: number; address: string; local: string; prefixlen: number; scope: number; tentative: boolean; dadfailed: boolean }
 /** A route message as the addon hands it over (`oif` 0: no output device). */
@@ -22,6 +22,7 @@ const SCOPES: Record<number, string> = { 0: 'global', 200: 'site', 253: 'link', 
 const ROUTE_TYPES = ['unspec', 'unicast', 'local', 'broadcast', 'anycast', 'multicast', 'blackhole', 'unreachable', 'prohibit', 'throw', 'nat', 'xresolve'];
 const TABLES: Record<number, string> = { 253: 'default', 254: 'main', 255: 'local' };
 const FAMILIES: Record<number, 'inet' | 'inet6'> = { 2: 'inet', 10: 'inet6' };
+const TUN_TYPES: Record<number, string> = { 1: 'tun', 2: 'tap' };
 const RTN_UNICAST = 1;
 const LOOPBACK_IFINDEX = 1;
 
@@ -93,7 +94,7 @@ export function applyToTable(table: LinkTable, raw: RawNetlinkEvent): void {
     const old = table.get(raw.ifindex);
     table.set(raw.ifindex, {
       ifindex: raw.ifindex, ifname: raw.ifname, flags, operstate: operstateName(raw.operstate),
-      kind: raw.linkKind || (old?.kind ?? null), tunType: null, addrs: old?.addrs ?? [],
+      kind: raw.linkKind || (old?.kind ?? null), tunType: TUN_TYPES[raw.tunType ?? 0] ?? old?.tunType ?? null, addrs: old?.addrs ?? [],
     });
   } else if (raw.kind === 'addr') {
     const link = table.get(raw.ifindex);

@@ -17,20 +17,21 @@ export interface NetlinkSourceOptions {
   /** First reopen delay after the socket failed; doubles up to `maxBackoffMs`. */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** The addon to use instead of the built one (tests drive the source with a fake). */
+  addon?: RtnetlinkAddon;
 }
 
-interface RtnetlinkAddon {
+/** The rtnetlink addon's surface: open(callback) → handle, close(handle). */
+export interface RtnetlinkAddon {
   open(callback: (events: RawNetlinkEvent[], at: bigint) => void): object;
   close(handle: object): void;
 }
 
-const addon = loadAddon<RtnetlinkAddon>('rtnetlink');
+const builtAddon = loadAddon<RtnetlinkAddon>('rtnetlink');
 const errnoName = (n: number): string => Object.entries(constants.errno).find(([, v]) => v === n)?.[0] ?? `errno ${n}`;
 
 /** Emits `health` (SourceHealth) for the interface and `route` (RouteEvent) for routes through it or device-less fallbacks. */
 export class NetlinkSource extends EventEmitter {
-  /** The snapshot the latest dump gave (for callers that need the addresses). */
-  lastSnapshot: LinkSnapshot | null = null;
   private handle: object | undefined;
   private generation = 0;
   private table: LinkTable = new Map();
@@ -41,15 +42,22 @@ export class NetlinkSource extends EventEmitter {
   private reopenTimer: NodeJS.Timeout | undefined;
   private current: SourceHealth | undefined;
   private judged: (() => void) | undefined;
+  private readonly addon: RtnetlinkAddon | undefined;
 
   constructor(private readonly opts: NetlinkSourceOptions) {
     super();
     this.backoff = opts.backoffMs ?? 100;
+    this.addon = opts.addon ?? builtAddon;
   }
 
   /** Whether the rtnetlink addon was built (the caller falls back to LinkSource without it). */
   static get available(): boolean {
-    return addon !== undefined;
+    return builtAddon !== undefined;
+  }
+
+  /** The interface as it is now (kind, tun type, addresses), from a table kept current since the last dump; null before a dump or when absent. */
+  get lastSnapshot(): LinkSnapshot | null {
+    return this.state ? snapshotOf(this.table, this.opts.iface) : null;
   }
 
   /** The last health reported, if any. */
@@ -59,7 +67,7 @@ export class NetlinkSource extends EventEmitter {
 
   /** Opens the socket; resolves once the first dump (or a failure) has been judged. */
   async start(): Promise<void> {
-    if (!addon) {
+    if (!this.addon) {
       throw new MonitorError('the rtnetlink addon is not built', { code: 'MONITOR_NO_NETLINK', hint: 'build the native addons (node-gyp rebuild in src/native)', userFixable: false });
     }
     this.stopped = false;
@@ -85,7 +93,7 @@ export class NetlinkSource extends EventEmitter {
     this.state = undefined; // no belief until this socket's dump is done
     this.openedAt = Date.now();
     try {
-      this.handle = addon?.open((events, at) => {
+      this.handle = this.addon?.open((events, at) => {
         if (generation === this.generation && !this.stopped) this.onBatch(events, at);
       });
     } catch (error) {
@@ -97,7 +105,7 @@ export class NetlinkSource extends EventEmitter {
     const handle = this.handle;
     this.handle = undefined;
     this.generation++;
-    if (handle) addon?.close(handle);
+    if (handle) this.addon?.close(handle);
   }
 
   // One batch (everything queued when the thread woke) is judged as a whole: deleting an
@@ -112,8 +120,7 @@ export class NetlinkSource extends EventEmitter {
         continue;
       }
       if (raw.kind === 'dump-done') {
-        this.lastSnapshot = snapshotOf(this.table, this.opts.iface);
-        this.state = stateFromSnapshot(this.opts.iface, this.lastSnapshot);
+        this.state = stateFromSnapshot(this.opts.iface, snapshotOf(this.table, this.opts.iface));
         changed = true;
         continue;
       }

@@ -9,7 +9,7 @@
  * drains what is queued, decodes it and calls callback(events, at) with an
  * array of plain objects and the CLOCK_MONOTONIC time (the clock of
  * process.hrtime.bigint()) at which the data was read:
- *   {kind:'link', deleted, family, ifindex, ifname, up, lowerUp, operstate, linkKind}
+ *   {kind:'link', deleted, family, ifindex, ifname, up, lowerUp, operstate, linkKind, tunType}
  *   {kind:'addr', deleted, ifindex, family, address, local, prefixlen, scope, tentative, dadfailed}
  *   {kind:'route', deleted, family, table, type, dst, prefixlen, oif, gateway, linkdown}
  *   {kind:'dump-done'} after each complete link + address dump,
@@ -47,7 +47,7 @@ enum { BUF_SIZE = 65536, MAX_RECVS_PER_BATCH = 64 };
 
 typedef struct {
   uint8_t kind, deleted, family, prefixlen, scope, type, operstate;
-  uint8_t up, lower_up, tentative, dadfailed, linkdown;
+  uint8_t up, lower_up, tentative, dadfailed, linkdown, tun_type;
   int32_t ifindex; /* the link's or address's ifindex; a route's RTA_OIF (0: none) */
   uint32_t table;
   int32_t err;
@@ -103,6 +103,15 @@ static void copy_addr(char *dst, int family, const struct rtattr *rta) {
   if (want == 0 || RTA_PAYLOAD(rta) != want || inet_ntop(family, RTA_DATA(rta), dst, INET6_ADDRSTRLEN) == NULL) dst[0] = '\0';
 }
 
+/* IFLA_TUN_TYPE inside IFLA_INFO_DATA: IFF_TUN (1) or IFF_TAP (2), so a tap is told apart without `ip -d`. */
+static uint8_t tun_type(const struct rtattr *data) {
+  int len = (int)RTA_PAYLOAD(data);
+  for (struct rtattr *a = RTA_DATA(data); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type == IFLA_TUN_TYPE && RTA_PAYLOAD(a) >= 1) return *(uint8_t *)RTA_DATA(a);
+  }
+  return 0;
+}
+
 static void decode_link(batch_t *b, struct nlmsghdr *h) {
   if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) return;
   struct ifinfomsg *ifi = NLMSG_DATA(h);
@@ -121,6 +130,7 @@ static void decode_link(batch_t *b, struct nlmsghdr *h) {
       int ilen = (int)RTA_PAYLOAD(a);
       for (struct rtattr *i = RTA_DATA(a); RTA_OK(i, ilen); i = RTA_NEXT(i, ilen)) {
         if (i->rta_type == IFLA_INFO_KIND) copy_str(e->link_kind, sizeof e->link_kind, i);
+        else if (i->rta_type == IFLA_INFO_DATA) e->tun_type = tun_type(i);
       }
     }
   }
@@ -203,6 +213,7 @@ static napi_value to_js(napi_env env, const event_t *e) {
     set_bool(env, o, "lowerUp", e->lower_up);
     set_int(env, o, "operstate", e->operstate);
     set_str(env, o, "linkKind", e->link_kind);
+    set_int(env, o, "tunType", e->tun_type);
     return o;
   }
   set_int(env, o, "prefixlen", e->prefixlen);
