@@ -12,34 +12,39 @@ import { KsappError } from '../src/errors.js';
 /** The pid of a process that has already exited. */
 const deadPid = (): number => spawnSync('true').pid!;
 
-test('a lock holds our pid; a live holder is refused by name, a dead one taken over; the sweep removes only dead locks', async (t) => {
+test('a lock holds our pid; a live holder is refused by name; one whose holder was killed is free; the sweep removes only unheld locks', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'ksapp-lock-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'netns-1.lock');
   const release = await acquireLock(file, 100);
   assert.equal((await readFile(file, 'utf8')).trim(), String(process.pid));
-  assert.deepEqual(await readdir(dir), ['netns-1.lock'], 'no file of the taking left behind');
+  assert.deepEqual(await readdir(dir), ['netns-1.lock'], 'no other file');
   await assert.rejects(acquireLock(file, 100), (e: unknown) => e instanceof KsappError && e.code === 'DAEMON_RUNNING' && e.message.includes(String(process.pid)));
   await release();
-  assert.deepEqual(await readdir(dir), []);
+  assert.deepEqual(await readdir(dir), [], 'the holder removes the file before it lets go');
 
-  await writeFile(file, `${deadPid()}\n`);
+  // A holder killed with SIGKILL: the kernel dropped its lock, whatever the file still says.
+  const lockModule = new URL('../src/daemon/lock.js', import.meta.url).href;
+  const holder = spawn(process.execPath, ['--input-type=module', '-e', `const { acquireLock } = await import(${JSON.stringify(lockModule)});
+await acquireLock(${JSON.stringify(file)}, 100); console.log('held'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { try { process.kill(holder.pid!, 'SIGKILL'); } catch { /* gone */ } });
+  await once(holder.stdout!, 'data');
+  await assert.rejects(acquireLock(file, 100), /holds/);
+  process.kill(holder.pid!, 'SIGKILL');
+  await once(holder, 'exit');
+  assert.equal((await readFile(file, 'utf8')).trim(), String(holder.pid), 'the dead holder left its file');
   const again = await acquireLock(file, 100);
-  assert.equal((await readFile(file, 'utf8')).trim(), String(process.pid), 'a dead holder is taken over');
-  await again();
+  assert.equal((await readFile(file, 'utf8')).trim(), String(process.pid), 'and the lock is free');
 
-  const live = path.join(dir, 'cgroup-ksapp.lock');
-  await writeFile(live, `${process.pid}\n`);
   const dead = path.join(dir, 'netns-2.lock');
   await writeFile(dead, `${deadPid()}\n`);
-  const halfTaken = path.join(dir, `netns-3.lock.${deadPid()}`);
-  await writeFile(halfTaken, 'x');
   await writeFile(path.join(dir, 'other.txt'), `${deadPid()}\n`);
-  assert.deepEqual((await sweepStaleLocks(dir)).sort(), [dead, halfTaken].sort());
-  assert.deepEqual((await readdir(dir)).sort(), ['cgroup-ksapp.lock', 'other.txt']);
+  assert.deepEqual(await sweepStaleLocks(dir), [dead], 'only the lock nobody holds');
+  assert.deepEqual((await readdir(dir)).sort(), ['netns-1.lock', 'other.txt']);
+  await again();
 });
 
-test('eight daemons racing for one stale lock: one holder at a time, and nothing left behind', async (t) => {
+test('eight daemons racing for one lock left by a dead one: one holder at a time, and nothing left behind', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'ksapp-lockrace-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'netns-9.lock');

@@ -74,7 +74,7 @@ before(async () => {
   await runTool('nsenter', [`--net=/run/netns/${NS}`, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
   await createTun();
   batch = execa('ip', ['-n', NS, '-force', '-batch', '-'], { reject: false, stdin: 'pipe', stdout: 'ignore', stderr: 'ignore' });
-  mon = await startMonitorChild(NS, { iface: TUN, handshakeTimeoutMs: 180_000, holdMs: 50, maxHoldMs: 400, stableMs: 1_000 });
+  mon = await startMonitorChild(NS, { iface: TUN, handshakeTimeoutMs: 180_000, holdMs: 50, maxHoldMs: 400, stableMs: 1_000, linkSource: 'ip-monitor' });
   const up = await mon.next('transition');
   assert.equal(up.state, 'up');
 });

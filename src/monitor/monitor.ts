@@ -5,6 +5,7 @@ import { tunnelKind, type TunnelKind } from './detect.js';
 import { MonitorError } from './errors.js';
 import { HandshakeSource } from './handshake-source.js';
 import { LinkSource } from './link-source.js';
+import { NetlinkSource } from './netlink-source.js';
 import { readLinkSnapshot, type LinkSnapshot } from './link-snapshot.js';
 import { runTool, tools } from '../tools.js';
 import { ProbeSource } from './probe-source.js';
@@ -36,7 +37,7 @@ export interface MonitorSnapshot {
   sources: Record<string, { healthy: boolean; reason: string } | null>;
 }
 
-type Source = LinkSource | HandshakeSource | ProbeSource;
+type Source = LinkSource | NetlinkSource | HandshakeSource | ProbeSource;
 
 /** How often a tunnel that does not exist yet is looked for (only while it is missing). */
 const WAIT_POLL_MS = 200;
@@ -123,7 +124,9 @@ export class TunnelMonitor extends EventEmitter {
       }
     }
     const wg = this.kind === 'wireguard' || this.kind === 'wireguard-go';
-    this.sources.set('link', new LinkSource({ iface }));
+    // In process where the addon is built: no child to spawn, no subscription to wait for, the first reaction as fast as the rest.
+    const netlink = this.opts.linkSource !== 'ip-monitor' && NetlinkSource.available;
+    this.sources.set('link', netlink ? new NetlinkSource({ iface }) : new LinkSource({ iface }));
     if (wg) this.sources.set('handshake', new HandshakeSource({ iface, timeoutMs: this.opts.handshakeTimeoutMs, clock: this.clock, ...(this.opts.handshakePollMs ? { pollMs: this.opts.handshakePollMs } : {}) }));
     if (probe) this.sources.set('probe', new ProbeSource({ iface, ...probe }));
     this.machine = new TunnelStateMachine([...this.sources.keys()], this.clock(), this.opts);
@@ -169,7 +172,8 @@ export class TunnelMonitor extends EventEmitter {
 
   /** The pid of the link source's `ip monitor` process (diagnostics and tests). */
   get linkMonitorPid(): number | undefined {
-    return (this.sources.get('link') as LinkSource | undefined)?.monitorPid;
+    const link = this.sources.get('link');
+    return link instanceof LinkSource ? link.monitorPid : undefined;
   }
 
   private onHealth(source: string, h: SourceHealth): void {

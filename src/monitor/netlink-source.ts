@@ -71,10 +71,17 @@ export class NetlinkSource extends EventEmitter {
       throw new MonitorError('the rtnetlink addon is not built', { code: 'MONITOR_NO_NETLINK', hint: 'build the native addons (node-gyp rebuild in src/native)', userFixable: false });
     }
     this.stopped = false;
-    await new Promise<void>((resolve) => {
-      this.judged = resolve;
-      this.open();
-    });
+    // The addon's thread does not hold the event loop open: until the dump is in, this timer does,
+    // or a daemon with nothing else open yet would end here (exit 13, an unsettled await).
+    const holdOpen = setInterval(() => undefined, 1000);
+    try {
+      await new Promise<void>((resolve) => {
+        this.judged = resolve;
+        this.open();
+      });
+    } finally {
+      clearInterval(holdOpen);
+    }
   }
 
   /** Closes the socket and any pending reopen. */

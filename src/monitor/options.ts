@@ -18,6 +18,12 @@ export interface TunnelMonitorOptions extends HoldOptions {
   clock?: () => number;
   /** Handshake poll period. */
   handshakePollMs?: number;
+  /**
+   * How link, address and route events arrive: `netlink`, a socket of this
+   * process (subscribed, then dumped; the default where the addon is built),
+   * or `ip-monitor`, a child `ip monitor` (the fallback; tests of it ask for it).
+   */
+  linkSource?: 'netlink' | 'ip-monitor';
 }
 
 /** Rejects options no monitor could run with (pure); throws MonitorError with exit code 2. */

@@ -11,6 +11,11 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "flock",
+      "sources": ["flock.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "pidfd",
       "sources": ["pidfd.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
