@@ -89,3 +89,17 @@ test('a reload names the settings that wait for the next daemon start, and only 
   assert.deepEqual(settingsNeedingRestart(before, after, inUse), ['tunnel.interface', 'tunnel.probe', 'tunnel.holdDown', 'cgroupParent']);
   assert.deepEqual(settingsNeedingRestart(before, after, { inUse: 'wg0', fromFlag: true }), ['tunnel.probe', 'tunnel.holdDown', 'cgroupParent']);
 });
+
+test('one registry: an app is saved and taken back whole — its adoption and where release puts it included', () => {
+  const group = { path: '/sys/fs/cgroup/ksapp/qb' } as unknown as Cgroup;
+  const adoption = { group: '/sys/fs/cgroup/ksapp/qb', moved: [{ pid: 41, from: '/user.slice/u.scope' }], gone: [] };
+  const saved = saveApp({
+    name: 'qb', id: 3, onDrop: 'freeze', allowLan: false, restart: false, uid: 1000, origin: 'run', addedAt: 5, manualFreeze: false,
+    cgroup: group, state: 'running', blocked: false, adoption, returnTo: '/sys/fs/cgroup/user.slice/u.scope',
+  });
+  assert.deepEqual(saved.adoption, adoption);
+  assert.equal(saved.returnTo, '/sys/fs/cgroup/user.slice/u.scope');
+  const { keep } = reconcile([{ cgroup: group, populated: true, frozen: false }], [saved]);
+  assert.deepEqual(keep[0]?.adoption, adoption);
+  assert.equal(keep[0]?.returnTo, '/sys/fs/cgroup/user.slice/u.scope');
+});

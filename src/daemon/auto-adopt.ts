@@ -1,4 +1,4 @@
-import { findMatching, readStatus, watchExecs, type Adoption, type ExecWatcher, type MatchRule } from '../adopt/index.js';
+import { findMatching, readStatus, watchExecs, type ExecWatcher, type MatchRule } from '../adopt/index.js';
 import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { adoptInto, protectedPids } from './protect.js';
@@ -25,7 +25,7 @@ export class AutoAdopter {
   private guardProblem = 'the exec guard is not armed';
   private apps: readonly AppConfig[] = [];
 
-  constructor(private readonly sup: Supervisor, private readonly root: string, private readonly adoptions: Map<string, Adoption>) {}
+  constructor(private readonly sup: Supervisor, private readonly root: string) {}
 
   /** Opens the exec guard; where the kernel or the build refuses, says so once and goes on without it. */
   async armGuard(): Promise<void> {
@@ -101,9 +101,9 @@ export class AutoAdopter {
         const target = existing ?? (await this.sup.addApp({
           name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: false, uid: owner, origin: 'config',
         }));
-        await adoptInto(this.sup, this.root, target, pids, this.adoptions, !existing, ` (pid ${pids.join(',')} ${when}; adopted in ${Date.now() - started} ms)`);
+        await adoptInto(this.sup, this.root, target, pids, !existing, ` (pid ${pids.join(',')} ${when}; adopted in ${Date.now() - started} ms)`);
         // Release puts a process back where it was before the guard staged it, not into staging.
-        if (staged) this.adoptions.get(app.name)?.moved.forEach((m) => { if (pids.includes(m.pid)) m.from = staged.from; });
+        if (staged) target.adoption?.moved.forEach((m) => { if (pids.includes(m.pid)) m.from = staged.from; });
       } catch (error) {
         // A short-lived instance the guard staged ran its whole life confined: nothing to report.
         if (staged && (error as { code?: string }).code === 'ADOPT_ALL_GONE') return;

@@ -22,7 +22,6 @@ import { readState, writeState } from './state-store.js';
 import { collectStatus } from './collect.js';
 import { acquireLock, acquireNetnsLock, acquireParentLock, sweepStaleLocks } from './lock.js';
 import { AutoAdopter } from './auto-adopt.js';
-import type { Adoption } from '../adopt/index.js';
 import { appParent } from './systemd.js';
 import { configUser, launchDetached } from './start-app.js';
 
@@ -63,7 +62,6 @@ export class Daemon {
   private iface = '';
   private resolvConf: string | null = null;
   private releaseLock: (() => Promise<void>) | undefined;
-  private readonly adoptions = new Map<string, Adoption>();
   private adopter: AutoAdopter | undefined;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
@@ -130,16 +128,15 @@ export class Daemon {
     const { state: saved, dropped } = await readState(this.stateFile, { cgroupRoot: root, parentPath: this.sup.parentPath });
     for (const reason of dropped) this.sup.record({ type: 'state-dropped', detail: `${this.stateFile}: ${reason} (ignored; live groups are kept under freeze)` });
     const savedApps = saved?.cgroupParent === this.config.cgroupParent ? saved.apps : [];
+    // Each app comes back with its adoption and where release puts it: one registry, saved whole.
     await this.sup.start(savedApps);
-    // Where adopted processes came from survives the daemon, so release still puts them back.
-    for (const app of savedApps) if (app.adoption && this.sup.apps.has(app.name)) this.adoptions.set(app.name, app.adoption);
     const handler = new DaemonHandler({
-      sup: this.sup, cgroupRoot: root, resolvConf: () => this.resolvConf, runDir: this.runDir, adoptions: this.adoptions, config: () => this.config, isStopping: () => this.isStopping,
+      sup: this.sup, cgroupRoot: root, resolvConf: () => this.resolvConf, runDir: this.runDir, config: () => this.config, isStopping: () => this.isStopping,
       status: () => this.status(), subscribe: (send, options) => this.stream.subscribe(send, options),
     });
     // Guard and rules before the socket answers: whoever waits for the daemon (a Type=forking unit,
     // `ksapp daemon`) then knows configured apps are confined from their first instruction.
-    this.adopter = new AutoAdopter(this.sup, root, this.adoptions);
+    this.adopter = new AutoAdopter(this.sup, root);
     await this.adopter.armGuard();
     await this.adopter.sync(this.config.apps);
     this.server = new IpcServer(this.opts.socketPath, handler);
@@ -234,7 +231,7 @@ export class Daemon {
         if (!this.sup || (this.stopping && this.sup.apps.size === 0)) break;
         await writeState(this.stateFile, {
           version: 1, cgroupParent: this.config.cgroupParent,
-          apps: [...this.sup.apps.values()].map((a) => ({ ...saveApp(a), ...(this.adoptions.has(a.name) ? { adoption: this.adoptions.get(a.name) } : {}) })),
+          apps: [...this.sup.apps.values()].map(saveApp),
         }).catch(() => undefined);
       } while (this.saveAgain);
       this.saving = undefined; // in the same tick as the last check, so no request falls between

@@ -5,7 +5,7 @@ import type { RequestHandler, Session } from '../ipc/server.js';
 import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
-import { clearMarks, procCgroup, readStat, readStatus, release, type Adoption } from '../adopt/index.js';
+import { clearMarks, procCgroup, readStat, readStatus, release } from '../adopt/index.js';
 import { markFor } from '../firewall/index.js';
 import { protect } from './protect.js';
 import { withinAppQuota } from './quota.js';
@@ -27,8 +27,6 @@ export interface HandlerContext {
   /** The resolv.conf of the tunnel's resolvers as the config now says, or null when it names none. */
   readonly resolvConf: () => string | null;
   readonly runDir: string;
-  /** Where each adopted process came from, for release. */
-  readonly adoptions: Map<string, Adoption>;
   /** The config in force (it changes on reload). */
   config(): Config;
   isStopping(): boolean;
@@ -38,9 +36,6 @@ export interface HandlerContext {
 
 /** Turns validated socket requests into supervisor actions, after checking who asks. */
 export class DaemonHandler implements RequestHandler {
-  /** Where released processes of `ksapp run` apps go: the cgroup their launcher came from. */
-  private readonly returnTo = new Map<string, string>();
-
   constructor(private readonly ctx: HandlerContext) {}
 
   subscribe(send: (m: StreamMessage) => void, options: { status: boolean }): () => void {
@@ -68,7 +63,7 @@ export class DaemonHandler implements RequestHandler {
       case 'enter':
         return this.enter(request.name, request.pid, session);
       case 'protect':
-        return withinAppQuota(sup, session.peer.uid, () => protect(sup, this.ctx.cgroupRoot, request, session.peer, this.ctx.adoptions));
+        return withinAppQuota(sup, session.peer.uid, () => protect(sup, this.ctx.cgroupRoot, request, session.peer));
       default:
         throw new SupervisorError(`op ${request.op} is not served here`, { code: 'BAD_REQUEST', exitCode: 2 });
     }
@@ -133,7 +128,8 @@ export class DaemonHandler implements RequestHandler {
       uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run',
     });
     const from = await procCgroup(session.peer.pid);
-    if (from) this.returnTo.set(name, path.join(this.ctx.cgroupRoot, from));
+    // Where release puts its processes: the group its launcher came from (saved with the app, so a restart keeps it).
+    if (from) app.returnTo = path.join(this.ctx.cgroupRoot, from);
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));
     return { name, cgroup: app.cgroup.path, parent: sup.parentPath, resolvConf: this.ctx.resolvConf(), tunnel: await tunnelFacts(sup) };
@@ -147,7 +143,6 @@ export class DaemonHandler implements RequestHandler {
     const pids = await app.cgroup.allPids().catch(() => []);
     if (pids.length === 0) {
       await sup.removeApp(name);
-      this.returnTo.delete(name);
     } else {
       sup.watchExit(app);
     }
@@ -157,7 +152,7 @@ export class DaemonHandler implements RequestHandler {
   private async release(name: string): Promise<{ moved: number }> {
     const { sup } = this.ctx;
     const app = findApp(sup, name);
-    const adoption = this.ctx.adoptions.get(name);
+    const adoption = app.adoption;
     // Sockets marked at adoption leave with the app, or they would stay steered into the tunnel.
     await clearMarks(await app.cgroup.allPids().catch(() => []), markFor(app.id));
     if (app.inPlace || adoption) {
@@ -166,10 +161,9 @@ export class DaemonHandler implements RequestHandler {
       await app.cgroup.thaw().catch(() => undefined);
       const report = adoption ? await release(adoption, { root: this.ctx.cgroupRoot }) : undefined;
       await sup.removeApp(name);
-      this.ctx.adoptions.delete(name);
       return { moved: report ? report.returned.length + report.fallback.length : 0 };
     }
-    const target = this.returnTo.get(name) ?? this.ctx.cgroupRoot;
+    const target = app.returnTo ?? this.ctx.cgroupRoot;
     let dest: Cgroup;
     try {
       dest = Cgroup.open(target);
@@ -181,7 +175,6 @@ export class DaemonHandler implements RequestHandler {
     const pids = await app.cgroup.allPids();
     for (const pid of pids) await dest.addPid(pid).catch(() => undefined);
     await sup.removeApp(name);
-    this.returnTo.delete(name);
     return { moved: pids.length };
   }
 }

@@ -53,7 +53,7 @@ async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<vo
  * an app whose pre-adoption sockets cannot all be closed is frozen and marked
  * needs-restart, never reported protected.
  */
-export async function protect(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred, adoptions: Map<string, Adoption>): Promise<ProtectResult> {
+export async function protect(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred): Promise<ProtectResult> {
   const taken = (n: string): boolean => sup.apps.has(n);
   const abs = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : r.cgroup !== undefined ? resolveCgroupPath(r.cgroup, { root, ksappParent: sup.parentPath }) : undefined;
   const same = abs === undefined ? undefined : [...sup.apps.values()].find((a) => a.cgroup.path === abs);
@@ -85,7 +85,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
   const name = r.name ?? uniqueName(defaultAppName(comm), taken);
   const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
   const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
-  return adoptInto(sup, root, app, found.pids, adoptions, true, '', peer.uid === 0 ? undefined : peer.uid);
+  return adoptInto(sup, root, app, found.pids, true, '', peer.uid === 0 ? undefined : peer.uid);
 }
 
 /**
@@ -93,7 +93,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
  * then deals with their old sockets. A new app that got nothing is removed.
  * With `owner` (a non-root caller) only that user's processes are moved.
  */
-export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], adoptions: Map<string, Adoption>, fresh: boolean, note = '', owner?: number): Promise<ProtectResult> {
+export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], fresh: boolean, note = '', owner?: number): Promise<ProtectResult> {
   let adoption: Adoption;
   try {
     adoption = await moveInto(app.cgroup, pids, { root, owner });
@@ -111,9 +111,9 @@ export async function adoptInto(sup: Supervisor, root: string, app: App, pids: r
     }
     throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
   }
-  const known = adoptions.get(app.name);
+  const known = app.adoption;
   // Saved for release, which needs only what moved: what was left out stays out of state.json.
-  adoptions.set(app.name, known ? { ...known, moved: [...known.moved, ...adoption.moved] } : { group: adoption.group, moved: adoption.moved, gone: adoption.gone });
+  app.adoption = known ? { ...known, moved: [...known.moved, ...adoption.moved] } : { group: adoption.group, moved: adoption.moved, gone: adoption.gone };
   const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: markFor(app.id) });
   return finish(sup, app, { moved: adoption.moved.length, gone: adoption.gone.length, leftOut }, sockets, note);
 }

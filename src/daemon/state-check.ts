@@ -51,6 +51,7 @@ export function savedAppProblem(a: unknown, bounds: StateBounds): string | undef
   if (a.inPlace !== undefined && (!isBelow(a.inPlace, bounds.cgroupRoot) || a.inPlace === bounds.parentPath || isBelow(a.inPlace, bounds.parentPath))) {
     return 'inPlace is not a group outside ksapp\'s parent below the cgroup2 mount';
   }
+  if (a.returnTo !== undefined && a.returnTo !== bounds.cgroupRoot && !isBelow(a.returnTo, bounds.cgroupRoot)) return 'returnTo is not a group below the cgroup2 mount';
   const group = typeof a.inPlace === 'string' ? a.inPlace : path.join(bounds.parentPath, a.name as string);
   return a.adoption === undefined ? undefined : adoptionProblem(a.adoption, group);
 }

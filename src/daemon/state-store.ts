@@ -1,10 +1,9 @@
-import type { Adoption } from '../adopt/index.js';
 import { readOwnFile, replaceOwnFile } from '../ipc/safe-files.js';
 import type { SavedApp } from '../supervisor/index.js';
 import { trustedState, type StateBounds } from './state-check.js';
 
-/** An app as saved, with where its adopted processes came from (for release after a restart). */
-export type SavedDaemonApp = SavedApp & { readonly adoption?: Adoption };
+/** An app as saved (its adoption and where release puts it are part of it). */
+export type SavedDaemonApp = SavedApp;
 
 /** What the daemon writes to disk so a restarted daemon can take its apps back. */
 export interface SavedState {

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { tunnelKind, type TunnelKind } from './detect.js';
 import { MonitorError } from './errors.js';
 import { HandshakeSource } from './handshake-source.js';
+import type { RouteEvent } from './ip-monitor-parse.js';
 import { LinkSource } from './link-source.js';
 import { NetlinkSource } from './netlink-source.js';
 import { readLinkSnapshot, type LinkSnapshot } from './link-snapshot.js';
@@ -42,8 +43,11 @@ type Source = LinkSource | NetlinkSource | HandshakeSource | ProbeSource;
 /** How often a tunnel that does not exist yet is looked for (only while it is missing). */
 const WAIT_POLL_MS = 200;
 
+/** What a TunnelMonitor tells its listeners. */
+export type MonitorEvents = { transition: [MonitorTransition]; reason: [MonitorTransition]; route: [RouteEvent]; warning: [unknown] };
+
 /** Watches one tunnel interface; emits `transition` and `reason` (a refined down reason, no state change) as MonitorTransition, and `route` (RouteEvent). */
-export class TunnelMonitor extends EventEmitter {
+export class TunnelMonitor extends EventEmitter<MonitorEvents> {
   /** The tunnel kind found by start(). */
   kind: TunnelKind | null = null;
   private machine: TunnelStateMachine;
@@ -134,7 +138,7 @@ export class TunnelMonitor extends EventEmitter {
       source.on('health', (h: SourceHealth) => this.onHealth(name, h));
       source.on('warning', (e: unknown) => this.emit('warning', e));
     }
-    this.sources.get('link')?.on('route', (e: unknown) => this.emit('route', e));
+    this.sources.get('link')?.on('route', (e: RouteEvent) => this.emit('route', e));
     await Promise.all([...this.sources.values()].map((s) => s.start()));
   }
 

@@ -1,4 +1,5 @@
 import type { Cgroup } from '../../cgroups/index.js';
+import type { Adoption } from '../adopt/move.js';
 import type { AppState, DropPolicy } from './types.js';
 
 /** Options a caller gives for a new protected app. */
@@ -33,6 +34,10 @@ export interface App extends AppOptions {
   readonly addedAt: number;
   /** Stops watching cgroup.events for `populated 0`. */
   unwatch?: () => void;
+  /** Adopted processes and where each came from: release puts them back there. */
+  adoption?: Adoption;
+  /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
+  returnTo?: string;
 }
 
 /** Lowest free id not used by any app (pure). */

@@ -1,4 +1,5 @@
 import { Cgroup } from '../../cgroups/index.js';
+import type { Adoption } from '../adopt/move.js';
 import { nextAppId, type App } from './app.js';
 import type { DropPolicy } from './types.js';
 
@@ -17,6 +18,10 @@ export interface SavedApp {
   readonly inPlace?: string;
   /** An adopted app whose old sockets could not be closed. */
   readonly needsRestart?: boolean;
+  /** Where its adopted processes came from (release puts them back). */
+  readonly adoption?: Adoption;
+  /** A `ksapp run` app: where release puts its processes. */
+  readonly returnTo?: string;
 }
 
 /** The live view of one group found under the parent. */
@@ -51,6 +56,7 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
       uid: s?.uid ?? 0, origin: s?.origin ?? 'run', addedAt: s?.addedAt ?? Date.now(),
       manualFreeze: group.frozen && (s?.manualFreeze ?? false),
       state: group.frozen ? (s?.needsRestart ? 'needs-restart' : 'frozen') : 'running', blocked: false,
+      ...(s?.adoption ? { adoption: s.adoption } : {}), ...(s?.returnTo ? { returnTo: s.returnTo } : {}),
     });
   }
   return { keep, remove };
@@ -62,6 +68,7 @@ export function saveApp(app: App): SavedApp {
     name: app.name, id: app.id, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart,
     uid: app.uid, origin: app.origin, addedAt: app.addedAt, manualFreeze: app.manualFreeze,
     ...(app.inPlace ? { inPlace: app.inPlace } : {}), ...(app.state === 'needs-restart' ? { needsRestart: true } : {}),
+    ...(app.adoption ? { adoption: app.adoption } : {}), ...(app.returnTo ? { returnTo: app.returnTo } : {}),
   };
 }
 

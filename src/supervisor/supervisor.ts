@@ -41,7 +41,7 @@ export interface SupervisorOptions {
 }
 
 /** Owns the ksapp cgroup subtree and firewall table, and applies each app's policy on tunnel transitions. */
-export class Supervisor extends EventEmitter {
+export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   readonly apps = new Map<string, App>();
   /** Absolute path of the parent group every app group lives under. */
   readonly parentPath: string;
