@@ -15,9 +15,10 @@ import { configUser, startConfigApp } from './start-app.js';
 /** The tunnel as a new app meets it: known once the daemon's first verdict is in (at most its start grace). */
 async function tunnelFacts(sup: Supervisor): Promise<NonNullable<Registration['tunnel']>> {
   await sup.tunnelKnown();
-  const tunnelsHere = await TunnelMonitor.tunnelsHere();
   const iface = sup.options.tunnelIface;
-  return { interface: iface, state: sup.tunnel.state === 'up' ? 'up' : 'down', reason: sup.tunnel.reason, exists: await TunnelMonitor.exists(iface), tunnelsHere };
+  if (sup.tunnel.state === 'up') return { interface: iface, state: 'up', reason: sup.tunnel.reason, exists: true, tunnelsHere: [] };
+  // Only a user waiting for a tunnel needs to know what exists (a typo shows); an up tunnel costs no `ip` run.
+  return { interface: iface, state: 'down', reason: sup.tunnel.reason, exists: await TunnelMonitor.exists(iface), tunnelsHere: await TunnelMonitor.tunnelsHere() };
 }
 
 /** What the handler needs from the daemon around it. */
