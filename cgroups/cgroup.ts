@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path/posix';
 import { CgroupError, cgroupErrorFor } from './errors.js';
-import { readControl, writeControl, writeControlRaw } from './fsio.js';
+import { readControl, writeControlRaw, writeFlagSync } from './fsio.js';
 import { normalizeCgroupPath, validateCgroupName } from './names.js';
 import { parseCgroupEvents, type CgroupEvents } from './parse.js';
 import { childGroups, groupPids, movePid, removeTree, subtreePids } from './tree.js';
@@ -107,7 +107,7 @@ export class Cgroup {
 
   /** Freezes the group and resolves once cgroup.events says `frozen 1`; CGROUP_TIMEOUT otherwise. */
   async freeze(timeoutMs = 2000): Promise<void> {
-    await writeControl(path.join(this.path, 'cgroup.freeze'), '1', 'freeze cgroup');
+    writeFlagSync(path.join(this.path, 'cgroup.freeze'), '1', 'freeze cgroup');
     await waitForEvents(this.eventsFile, (e) => e.frozen, timeoutMs, {
       action: `freeze ${this.path}`,
       hint: 'a process may be stuck in uninterruptible I/O (state D in /proc/PID/status); retry, or kill the app',
@@ -116,7 +116,7 @@ export class Cgroup {
 
   /** Thaws the group and resolves once cgroup.events says `frozen 0`; CGROUP_TIMEOUT otherwise. */
   async thaw(timeoutMs = 2000): Promise<void> {
-    await writeControl(path.join(this.path, 'cgroup.freeze'), '0', 'thaw cgroup');
+    writeFlagSync(path.join(this.path, 'cgroup.freeze'), '0', 'thaw cgroup');
     await waitForEvents(this.eventsFile, (e) => !e.frozen, timeoutMs, {
       action: `thaw ${this.path}`,
       hint: 'an ancestor group may still be frozen (check cgroup.freeze in the parent groups)',

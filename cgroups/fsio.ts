@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { cgroupErrorFor } from './errors.js';
 
@@ -23,6 +23,37 @@ export async function writeControlRaw(file: string, value: string): Promise<void
     await handle.write(value);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Writes a freeze or kill flag at once, without a round trip through the
+ * thread pool: on a tunnel loss these writes are the reaction, and the
+ * kernel takes them in microseconds (a pid written to cgroup.procs can take
+ * milliseconds, so moves stay asynchronous).
+ */
+export function writeFlagSync(file: string, value: string, action: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY);
+  } catch (cause) {
+    throw cgroupErrorFor(action, file, cause);
+  }
+  try {
+    writeSync(fd, value);
+  } catch (cause) {
+    throw cgroupErrorFor(action, file, cause);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a cgroup interface file at once (a few bytes from the kernel); failures become CgroupErrors. */
+export function readControlSync(file: string, action: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw cgroupErrorFor(action, file, cause);
   }
 }
 

@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { CgroupError, cgroupErrorFor } from './errors.js';
-import { readControl } from './fsio.js';
+import { readControl, readControlSync } from './fsio.js';
 import { parseCgroupEvents, type CgroupEvents } from './parse.js';
 
 /**
@@ -24,19 +24,16 @@ export function watchEvents(
   };
   const check = (): void => {
     if (finished) return;
-    // Two-argument then: an exception thrown by onDone must surface, not be swallowed here.
-    readControl(eventsFile, 'read cgroup.events').then(
-      (text) => {
-        let events: CgroupEvents;
-        try {
-          events = parseCgroupEvents(text);
-        } catch (error) {
-          return finish(error as CgroupError);
-        }
-        if (wanted(events)) finish(events);
-      },
-      (error: unknown) => finish(error as CgroupError),
-    );
+    // Read at once (a few bytes the kernel makes up on the spot: no thread-pool round trip on the
+    // reaction's path), reported through the one asynchronous path all the same.
+    let events: CgroupEvents;
+    try {
+      events = parseCgroupEvents(readControlSync(eventsFile, 'read cgroup.events'));
+    } catch (error) {
+      queueMicrotask(() => finish(error as CgroupError));
+      return;
+    }
+    if (wanted(events)) queueMicrotask(() => finish(events));
   };
   try {
     watcher = watch(eventsFile, () => check());
@@ -68,6 +65,13 @@ export function waitForEvents(
   timeoutMs: number,
   label: WaitLabel,
 ): Promise<CgroupEvents> {
+  // Already there (a thaw, an empty group, a freeze the kernel finished at once): no watch to arm.
+  try {
+    const now = parseCgroupEvents(readControlSync(eventsFile, 'read cgroup.events'));
+    if (wanted(now)) return Promise.resolve(now);
+  } catch {
+    // The watch below reports it through the one asynchronous path.
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       stop();
