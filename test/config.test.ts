@@ -51,7 +51,7 @@ describe('parseConfig: valid files', () => {
       lan: { allow: false, ranges: [...LAN_RANGES] },
       dns: { servers: ['10.66.0.1'] },
       cgroupParent: 'ksapp',
-      apps: [{ name: 'qbittorrent', match: { exe: '/usr/bin/qbittorrent' }, onDrop: 'freeze', restart: false, allowLan: false }],
+      apps: [{ name: 'qbittorrent', match: { exe: '/usr/bin/qbittorrent' }, onDrop: 'freeze', restart: false, allowLan: false, at: 'config.yaml:13' }],
     };
     assert.deepEqual(parseConfig(DESIGN_EXAMPLE, 'config.yaml'), expected);
   });
@@ -105,6 +105,7 @@ apps:
       restart: true,
       allowLan: false,
       user: 'alice',
+      at: 'config.yaml:7', // where its match is written, for messages about the rule
     });
   });
 

@@ -59,8 +59,9 @@ test('twenty launches at once from outside ksapp: every first packet, and every 
     const rules = (await status())!.rules!;
     assert.deepEqual(rules.filter((r) => r.guard === 'exec').map((r) => r.app), ['guarded', 'scripted']);
     const why = (app: string): string => rules.find((r) => r.app === app)?.why ?? '';
-    assert.match(why('missing'), /cannot guard .*not-installed: it does not exist/);
-    assert.match(why('directory'), /it is a directory/);
+    // Named by where the rule is written (file:line), and why.
+    assert.match(why('missing'), /\.yaml:\d+: cannot guard .*not-installed: it does not exist/);
+    assert.match(why('directory'), /\.yaml:\d+: cannot guard .*: it is a directory/);
     assert.match(why('byname'), /names no exe/);
     const tag = `ksguard${lab.suffix}`;
     await launch(tag, 20);

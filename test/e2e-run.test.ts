@@ -1,7 +1,7 @@
 // End-to-end: `ksapp run` in a real lab (client, ISP, wireguard-go VPN server, internet host).
 import assert from 'node:assert/strict';
 import { existsSync, readlinkSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chown, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -62,6 +62,28 @@ test('started through sudo, the app runs as the invoking user', async () => {
   const res = await ksappIn(lab, ['run', '--config', config, '--', 'id', '-u'], { env: { SUDO_UID: '65534', SUDO_GID: '65534' } });
   assert.equal(res.exitCode, 0, String(res.stderr));
   assert.equal(String(res.stdout).trim(), '65534');
+});
+
+test("the user's tmux and screen servers are out of the app's reach: their socket directories are empty in its view", async () => {
+  const config = await labConfig(lab, 'mux');
+  const dir = '/tmp/tmux-65534';
+  const made = !existsSync(dir);
+  if (made) {
+    await mkdir(dir, { mode: 0o700 });
+    await chown(dir, 65534, 65534);
+  }
+  const marker = path.join(dir, `default-ksapp-${lab.suffix}`);
+  await writeFile(marker, '');
+  try {
+    const res = await ksappIn(lab, ['run', '--config', config, '--', 'ls', '-A', dir], { env: { SUDO_UID: '65534', SUDO_GID: '65534' } });
+    assert.equal(res.exitCode, 0, String(res.stderr));
+    assert.equal(String(res.stdout).trim(), '', 'the server socket is not there for the app');
+    assert.ok(existsSync(marker), 'outside the app nothing changed');
+  } finally {
+    await rm(marker, { force: true });
+    if (made) await rmdir(dir).catch(() => undefined);
+  }
+  assert.ok(await daemonGone(lab, 10_000));
 });
 
 test('signals reach the app; its status is ksapp run’s; rules and cgroups are removed', async () => {

@@ -17,7 +17,12 @@ export function parseConfig(text: string, fileName = 'config.yaml'): Config {
   if (issues.length > 0) throw new ConfigError(fileName, issues);
   // With no issues the walker produced exactly the shape configSchema describes, defaults included.
   const config = value as Config;
-  config.apps = config.apps.map((app: AppConfig) => ({ ...app, allowLan: app.allowLan ?? config.lan.allow }));
+  config.apps = config.apps.map((app: AppConfig, i) => {
+    // Where the rule is written, so a rule the daemon cannot carry out is named as `file:line`.
+    const node = doc.getIn(['apps', i, 'match'], true) as { range?: [number, number, number] } | undefined;
+    const at = node?.range ? `${fileName}:${lines.linePos(node.range[0]).line}` : undefined;
+    return { ...app, allowLan: app.allowLan ?? config.lan.allow, ...(at ? { at } : {}) };
+  });
   return config;
 }
 

@@ -64,6 +64,8 @@ export interface AppConfig {
   allowLan: boolean;
   /** User to run `command` as: user name or numeric uid as a string. */
   user?: string;
+  /** Where its `match` is written (`config.yaml:12`), for messages about the rule. */
+  at?: string;
 }
 
 /** A validated config with every default filled; durations are milliseconds. */

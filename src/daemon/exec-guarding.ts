@@ -78,7 +78,7 @@ export class ExecGuarding {
       const exe = a.match!.exe;
       if (exe === undefined) return { app: a.name, guard: 'after-start', why: 'the rule names no exe (only an exe can be guarded at exec)' } as const;
       const s = this.programs.state(exe);
-      return s.guarded ? { app: a.name, guard: 'exec' } as const : { app: a.name, guard: 'after-start', why: this.problems.get(exe) ?? s.problem } as const;
+      return s.guarded ? { app: a.name, guard: 'exec' } as const : { app: a.name, guard: 'after-start', why: `${a.at ? `${a.at}: ` : ''}${this.problems.get(exe) ?? s.problem}` } as const;
     });
   }
 

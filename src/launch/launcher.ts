@@ -6,7 +6,8 @@
  * instruction already runs confined (no spawn-then-move window). It runs in a
  * private mount namespace where local resolver sockets (systemd-resolved's
  * varlink, nscd) are always hidden, so name lookups cannot go around the tunnel
- * through a local daemon, and /etc/resolv.conf names the tunnel's resolvers
+ * through a local daemon, and so are the user's tmux and screen sockets (their
+ * servers run outside the group and would start whatever the app asks), and /etc/resolv.conf names the tunnel's resolvers
  * when there are any (without, lookups reach only loopback, where the firewall
  * drops them: closed, not leaked). User data only ever travels as positional
  * parameters, never as script text.
@@ -41,6 +42,11 @@ const SCRIPT = [
   '  mount --bind "$2" /etc/resolv.conf || exit 126',
   'fi',
   'u=$3; g=$4; shift 4',
+  // The user's own terminal multiplexers run outside the app's group and start what they are asked
+  // to: the app gets empty socket directories of its own in their place (it may still run its own).
+  'for d in "/tmp/tmux-${u:-0}" "/run/screen/S-$(id -nu "${u:-0}" 2>/dev/null)"; do',
+  '  if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o "mode=0700,uid=${u:-0},gid=${g:-0}" ksapp-hidden "$d" || exit 126; fi',
+  'done',
   'if [ -n "$u" ]; then exec setpriv --reuid="$u" --regid="$g" --init-groups -- "$@"; fi',
   'exec "$@"',
 ].join('\n');
