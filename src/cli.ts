@@ -21,7 +21,7 @@ async function dispatch(cmd: Command): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     case 'version':
-      process.stdout.write('ksapp 0.1.0\n');
+      process.stdout.write(`ksapp ${await packageVersion()}\n`);
       return 0;
     case 'run':
       return (await import('./commands/run.js')).runCommand(cmd);
@@ -50,6 +50,13 @@ async function dispatch(cmd: Command): Promise<number> {
     default:
       return unreachable(cmd);
   }
+}
+
+/** The version package.json gives (the one npm installed), so the two never disagree. */
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }
 
 function unreachable(cmd: never): never {

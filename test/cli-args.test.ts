@@ -62,3 +62,7 @@ test('bad usage is a UsageError with exit status 2 and a hint', () => {
 test('no arguments means help', () => {
   assert.equal(parseCommandLine([]).kind, 'help');
 });
+
+test('--version and -V print the version, like `ksapp version`', () => {
+  for (const argv of [['--version'], ['-V'], ['version']]) assert.equal(parseCommandLine(argv).kind, 'version', argv.join(' '));
+});

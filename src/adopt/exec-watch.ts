@@ -145,8 +145,50 @@ const KERNEL_OVERRUN = 1;
 /** Processes started this long before the last event handled are looked at again after lost events. */
 const RESCAN_MARGIN_MS = 1000;
 
-class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error] }> implements ExecWatcher {
+/**
+ * One process-events subscription for every watcher of this process: each
+ * exec on the machine is read from the kernel once, not once per config
+ * rule. The socket opens with the first watcher and closes with the last; a
+ * failed socket is dropped after every watcher has heard of it, so the next
+ * watcher opens a fresh one.
+ */
+class ConnectorHub {
   private handle: unknown;
+  private readonly listeners = new Set<(kind: number, value: number) => void>();
+
+  constructor(private readonly addon: ProcEventsAddon) {}
+
+  /** Adds a listener, opening the socket for the first one (throws the addon's error); returns the unsubscribe. */
+  subscribe(listener: (kind: number, value: number) => void): () => void {
+    if (this.handle === undefined) {
+      this.handle = this.addon.open((kind, value) => {
+        for (const l of [...this.listeners]) l(kind, value);
+        if (kind !== KERNEL_EXEC && kind !== KERNEL_OVERRUN) this.drop();
+      });
+    }
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) this.drop();
+    };
+  }
+
+  private drop(): void {
+    if (this.handle !== undefined) this.addon.close(this.handle);
+    this.handle = undefined;
+    this.listeners.clear();
+  }
+}
+
+const hubs = new WeakMap<ProcEventsAddon, ConnectorHub>();
+const hubFor = (addon: ProcEventsAddon): ConnectorHub => {
+  let hub = hubs.get(addon);
+  if (!hub) hubs.set(addon, (hub = new ConnectorHub(addon)));
+  return hub;
+};
+
+class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error] }> implements ExecWatcher {
+  private unsubscribe: (() => void) | undefined;
   private fallback: PollingExecWatcher | undefined;
   private readonly reported = new Map<number, number>();
   private bootOffsetMs = 0;
@@ -163,7 +205,7 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
   /** Subscribes to exec events; throws the addon's error (code: the errno's name) when the kernel refuses. */
   async open(): Promise<void> {
     this.bootOffsetMs = (await uptimeMs(this.options.procRoot)) - performance.now();
-    this.handle = this.addon.open((kind, value) => {
+    this.unsubscribe = hubFor(this.addon).subscribe((kind, value) => {
       if (this.closed) return;
       if (kind === KERNEL_EXEC) void this.check(value);
       else if (kind === KERNEL_OVERRUN) void this.sweep(this.sinceBootMs() - RESCAN_MARGIN_MS);
@@ -173,7 +215,8 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
 
   close(): void {
     this.closed = true;
-    if (this.handle !== undefined) this.addon.close(this.handle);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.fallback?.close();
   }
 
@@ -209,8 +252,8 @@ class ConnectorExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Err
   private async failOver(errno: number): Promise<void> {
     if (this.fallback) return;
     const since = this.sinceBootMs() - RESCAN_MARGIN_MS;
-    this.addon.close(this.handle);
-    this.handle = undefined;
+    // The hub drops the failed socket itself once every watcher has heard of it.
+    this.unsubscribe = undefined;
     this.fallback = new PollingExecWatcher(this.rule, this.options, since);
     this.fallback.on('exec', (e) => this.emit('exec', e));
     this.fallback.on('error', (e) => warn(this, e));

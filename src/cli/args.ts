@@ -34,7 +34,7 @@ export type Command = GlobalOptions & (
 );
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-const GLOBAL: Options = { socket: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
+const GLOBAL: Options = { socket: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } };
 const PER_COMMAND: Record<string, Options> = {
   run: {
     name: { type: 'string' }, tunnel: { type: 'string' }, 'on-drop': { type: 'string' },
@@ -75,6 +75,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     config: (v.config as string | undefined) ?? env.KSAPP_CONFIG,
   };
   if (v.help) return { ...global, kind: 'help' };
+  if (v.version) return { ...global, kind: 'version' };
   const str = (key: string): string | undefined => v[key] as string | undefined;
   switch (kind) {
     case 'run': {

@@ -23,11 +23,24 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2
 export async function runCommand(cmd: RunCommand): Promise<number> {
   const executable = requireCommand(cmd.command[0]!, process.env.PATH);
   refuseRootApp(cmd, executable);
-  // Until the app runs (registering, waiting for a tunnel) a signal ends ksapp run as it would end the app.
-  const early = (signal: NodeJS.Signals): void => process.exit(128 + (constants.signals[signal] ?? 1));
-  const endEarly = (): void => { for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, early); };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, early);
-  const { client, reg } = await registerApp(cmd, executable);
+  // One handler from start to end, never removed in between (a signal arriving while none is installed
+  // would end ksapp run by default and orphan the app): it goes to the app while the app runs; before
+  // (registering, waiting for a tunnel) or between two runs it ends ksapp run as it would end the app.
+  let current: AppProcess | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (current) current.child.kill(signal);
+    else if (signal !== 'SIGWINCH') process.exit(128 + (constants.signals[signal] ?? 1));
+  };
+  for (const s of FORWARDED) process.on(s, onSignal);
+  const stopSignals = (): void => { for (const s of FORWARDED) process.off(s, onSignal); };
+  let registered: Awaited<ReturnType<typeof registerApp>>;
+  try {
+    registered = await registerApp(cmd, executable);
+  } catch (error) {
+    stopSignals();
+    throw error;
+  }
+  const { client, reg } = registered;
   let closing = false;
   try {
     let restart: (() => void) | undefined;
@@ -54,10 +67,11 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     for (const line of dnsNotices(reg)) process.stderr.write(`ksapp: ${line}\n`);
     const [file, args] = launchArgv({ procsFile: path.join(reg.cgroup, 'cgroup.procs'), resolvConf: reg.resolvConf, user, command });
     const start = (): AppProcess => (isRoot() ? spawnApp(file, args) : startThroughDaemon(client, reg.name, command));
-    endEarly();
     for (;;) {
       const waitRestart = new Promise<'restart'>((resolve) => { restart = () => resolve('restart'); });
-      const status = await supervise(start());
+      current = start();
+      const status = await current.status;
+      current = undefined;
       // Killed by the kill switch with --restart: wait for the tunnel, then start the same command again.
       if (!(cmd.restart && cmd.onDrop === 'kill' && status === 128 + constants.signals.SIGKILL)) {
         // Closing the connection tells the daemon we are done; it cleans up without keeping us waiting.
@@ -66,7 +80,7 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
       await waitRestart;
     }
   } finally {
-    endEarly();
+    stopSignals();
     closing = true;
     client.close();
   }
@@ -144,15 +158,4 @@ function startThroughDaemon(client: DaemonClient, name: string, command: readonl
     child.kill(entered ? 'SIGCONT' : 'SIGKILL');
   })();
   return app;
-}
-
-/** Waits for the child, forwarding signals, and returns a shell-style exit status. */
-async function supervise(app: AppProcess): Promise<number> {
-  const forward = (signal: NodeJS.Signals): void => { app.child.kill(signal); };
-  for (const s of FORWARDED) process.on(s, forward);
-  try {
-    return await app.status;
-  } finally {
-    for (const s of FORWARDED) process.off(s, forward);
-  }
 }
