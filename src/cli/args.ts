@@ -1,7 +1,7 @@
-import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
+import { parseIp } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import { KsappError } from '../errors.js';
 import type { DropPolicy } from '../supervisor/types.js';
@@ -136,7 +136,7 @@ function tunnelName(name: string | undefined): string | undefined {
 
 function dnsList(values: string[] | undefined): string[] {
   for (const value of values ?? []) {
-    if (isIP(value) === 0) throw new UsageError(`--dns must be an IP address, got "${value}"`);
+    if (parseIp(value) === undefined) throw new UsageError(`--dns must be an IP address, got "${value}"`);
   }
   return values ?? [];
 }

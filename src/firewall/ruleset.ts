@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { parseIp } from '../config/ip.js';
 import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, type AppRule, type FirewallPolicy } from './policy.js';
 
 /** Name of the table ksapp owns. */
@@ -19,7 +19,7 @@ export function quote(value: string): string {
 
 /** An IP literal for a rule; anything else is refused before it reaches nft. */
 function address(value: string): string {
-  if (isIP(value) === 0) throw new Error(`not an IP address: ${JSON.stringify(value)}`);
+  if (parseIp(value) === undefined) throw new Error(`not an IP address: ${JSON.stringify(value)}`);
   return value;
 }
 

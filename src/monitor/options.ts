@@ -1,6 +1,6 @@
 // The monitor's options and their validation, kept pure so bad input is rejected before
 // anything is spawned.
-import { isIP } from 'node:net';
+import { parseIp } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import { MonitorError } from './errors.js';
 import type { HoldOptions } from './state-machine.js';
@@ -39,7 +39,7 @@ export function validateOptions(o: TunnelMonitorOptions): void {
   for (const cidr of o.tunnelCidrs ?? []) if (!isCidr(cidr)) bad(`"${cidr}" is not a CIDR prefix`, 'write prefixes like 10.66.0.0/24');
   const p = o.probe;
   if (!p) return;
-  if (isIP(p.address) === 0) bad(`probe address "${p.address}" is not an IP address`, 'use the VPN server\'s tunnel address, e.g. 10.66.0.1');
+  if (parseIp(p.address) === undefined) bad(`probe address "${p.address}" is not an IP address`, 'use the VPN server\'s tunnel address, e.g. 10.66.0.1');
   if (!(p.intervalMs > 0) || !Number.isFinite(p.intervalMs)) bad(`probe interval must be positive, got ${p.intervalMs} ms`, 'use e.g. 500ms');
   if (!Number.isInteger(p.failures) || p.failures < 1) bad(`probe failures must be a whole number ≥ 1, got ${p.failures}`, 'use e.g. 3');
   if (p.timeoutMs !== undefined && !(p.timeoutMs > 0)) bad(`probe timeout must be positive, got ${p.timeoutMs} ms`, 'leave it out to use the interval');
