@@ -10,7 +10,11 @@
 // where a UDP echo would need a service there. One short-lived ping per interval costs
 // about a millisecond of CPU, and being a fresh socket each time it follows a re-created
 // interface of the same name without any bookkeeping.
+//
+// Where the `icmpprobe` addon is built the same probe runs in process instead (a raw ICMP socket
+// bound to the device, on the thread pool): nothing is spawned every interval.
 import { EventEmitter } from 'node:events';
+import { loadAddon } from '../native/load.js';
 import { startProgram, type Started } from '../spawn.js';
 import type { SourceHealth } from './source.js';
 
@@ -25,6 +29,8 @@ export interface ProbeSourceOptions {
   timeoutMs?: number;
   ping?: string;
 }
+
+type IcmpProbe = { probe(iface: string, address: string, timeoutMs: number): Promise<number | null> };
 
 /** Extracts the round-trip time in ms from ping's output; null when there was no reply. */
 export function parsePingRtt(stdout: string): number | null {
@@ -80,16 +86,26 @@ export class ProbeSource extends EventEmitter {
     this.timer = setTimeout(() => void this.loop(), wait);
   }
 
-  private async probeOnce(): Promise<void> {
+  /** One probe: its round trip, or null with why not. A probe that cannot even be sent counts as unanswered (fail closed). */
+  private async echo(): Promise<{ rtt: number | null; why: string }> {
+    const icmp = this.opts.ping === undefined ? loadAddon<IcmpProbe>('icmpprobe') : undefined;
+    if (icmp) {
+      return icmp.probe(this.opts.iface, this.opts.address, Math.round(this.timeoutMs))
+        .then((rtt) => ({ rtt: rtt === null ? null : Math.round(rtt * 1000) / 1000, why: '' }), (error: Error) => ({ rtt: null, why: error.message }));
+    }
     const args = ['-n', '-c', '1', '-W', (this.timeoutMs / 1000).toFixed(3), '-I', this.opts.iface, this.opts.address];
-    // A ping that cannot even start (EMFILE, ENOMEM) counts as unanswered: the probe fails closed.
     const child = startProgram(this.opts.ping ?? 'ping', args, { timeoutMs: this.timeoutMs + 1000, stderr: 'collect' });
     this.inFlight = child;
     const result = await child.result;
     this.inFlight = undefined;
+    const why = (result.stderr || result.error?.message || '').trim().split('\n')[0] ?? '';
+    return { rtt: result.exitCode === 0 ? parsePingRtt(String(result.stdout)) : null, why };
+  }
+
+  private async probeOnce(): Promise<void> {
+    const { rtt, why } = await this.echo();
     if (!this.running) return;
     const detectedAt = process.hrtime.bigint();
-    const rtt = result.exitCode === 0 ? parsePingRtt(String(result.stdout)) : null;
     if (rtt !== null) {
       this.lastRttMs = rtt;
       this.misses = 0;
@@ -98,7 +114,6 @@ export class ProbeSource extends EventEmitter {
     }
     this.misses++;
     if (this.misses < this.opts.failures) return;
-    const why = (result.stderr || result.error?.message || '').trim().split('\n')[0];
     const reason = `${this.opts.failures} probe${this.opts.failures === 1 ? '' : 's'} to ${this.opts.address} through ${this.opts.iface} unanswered`;
     this.report({ healthy: false, reason: why ? `${reason} (${why})` : reason, detectedAt });
   }

@@ -16,6 +16,11 @@
       "cflags": ["-Wall", "-Wextra", "-O2"]
     },
     {
+      "target_name": "icmpprobe",
+      "sources": ["icmpprobe.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
       "target_name": "pidfd",
       "sources": ["pidfd.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]

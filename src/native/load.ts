@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 const CANDIDATES = ['../../../src/native/build/Release/', './build/Release/'];
 
 /** Loads the native addon `name`; undefined when it was not built (each caller says what it does without). */
-export function loadAddon<T>(name: 'execguard' | 'flock' | 'peercred' | 'pidfd' | 'procevents' | 'rtnetlink' | 'sockmark'): T | undefined {
+export function loadAddon<T>(name: 'execguard' | 'flock' | 'icmpprobe' | 'peercred' | 'pidfd' | 'procevents' | 'rtnetlink' | 'sockmark'): T | undefined {
   const require = createRequire(import.meta.url);
   for (const dir of CANDIDATES) {
     const file = fileURLToPath(new URL(`${dir}${name}.node`, import.meta.url));
