@@ -2,7 +2,8 @@ import { appNameProblem } from '../app-name.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { isPrivateRange, LAN_RANGES } from './ip.js';
-import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
+import { bool, cidr, duration, int, ipLiteral, list, matching, object, oneOf, str, type Field, type Schema } from './schema.js';
+import type { AppConfig, Config, DnsConfig, LanConfig, MatchRule, ProbeConfig, TunnelConfig } from './types.js';
 import {
   DEFAULT_CGROUP_PARENT, DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, DEFAULT_PROBE_FAILURES, DEFAULT_PROBE_INTERVAL_MS, ON_DROP_VALUES,
 } from './types.js';
@@ -11,13 +12,12 @@ import {
 const CGROUP_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$/;
 const USER = /^(?:\d{1,10}|[A-Za-z_][A-Za-z0-9._-]{0,31}\$?)$/;
 
-/** A name made of `pattern`; "." and ".." are refused too, because names become directory names (cgroups, /sys/class/net). */
-function name(pattern: RegExp, rule: string): ScalarSchema {
-  return str((s) => {
-    if (s === '.' || s === '..') return `must not be "." or ".." (got ${JSON.stringify(s)})`;
-    return pattern.test(s) ? undefined : `must be ${rule} (got ${JSON.stringify(s)})`;
-  });
-}
+/**
+ * The fields of a mapping, one for every key of the config type it yields: a
+ * key the type has and the schema lacks, or the other way round, does not
+ * compile, so the hand-written schema and the Config type cannot drift apart.
+ */
+type FieldsOf<T> = { readonly [K in keyof Required<T>]: Field };
 
 /** A user name or numeric uid; a uid written as a YAML number is kept as its text. */
 const user = str((s) => (USER.test(s) ? undefined : `must be a user name or a numeric uid (got ${JSON.stringify(s)})`), { fromNumbers: true });
@@ -26,7 +26,7 @@ const probe = object({
   address: { schema: ipLiteral, required: true },
   interval: { schema: duration, default: DEFAULT_PROBE_INTERVAL_MS },
   failures: { schema: int(1), default: DEFAULT_PROBE_FAILURES },
-});
+} satisfies FieldsOf<ProbeConfig>);
 
 const tunnel = object(
   {
@@ -35,7 +35,7 @@ const tunnel = object(
     probe: { schema: probe },
     holdDown: { schema: duration, default: DEFAULT_HOLD_DOWN_MS },
     maxHoldDown: { schema: duration, default: DEFAULT_MAX_HOLD_DOWN_MS },
-  },
+  } satisfies FieldsOf<TunnelConfig>,
   (value, report) => {
     const { holdDown, maxHoldDown } = value;
     if (typeof holdDown === 'number' && typeof maxHoldDown === 'number' && maxHoldDown < holdDown) {
@@ -52,7 +52,7 @@ const lan = object({
     schema: list(cidr(isPrivateRange, 'must be a private, link-local, ULA or multicast range')),
     default: [...LAN_RANGES],
   },
-});
+} satisfies FieldsOf<LanConfig>);
 
 const match = object(
   {
@@ -61,7 +61,7 @@ const match = object(
     user: { schema: user },
     // A systemd unit started confined: `ksapp setup` gives it a drop-in whose ExecStartPre protects its group.
     unit: { schema: str((s) => unitNameProblem(s)) },
-  },
+  } satisfies FieldsOf<MatchRule>,
   (value, report) => {
     // An empty rule would match every process on the machine.
     if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user, or a unit');
@@ -85,7 +85,7 @@ const app = object(
     restart: { schema: bool, default: false },
     allowLan: { schema: bool },
     user: { schema: user },
-  },
+  } satisfies FieldsOf<Omit<AppConfig, 'at'>>,
   (value, report) => {
     if (value['match'] === undefined && value['command'] === undefined) report('', 'needs "match" (to adopt it when seen running) or "command" (to start it), or both');
     const onDrop = value['onDrop'];
@@ -110,10 +110,10 @@ const apps = list(app, {
 export const configSchema: Schema = object({
   tunnel: { schema: tunnel, default: TUNNEL_DEFAULTS },
   lan: { schema: lan, default: { allow: false, ranges: [...LAN_RANGES] } },
-  dns: { schema: object({ servers: { schema: list(ipLiteral), default: [] } }), default: { servers: [] } },
+  dns: { schema: object({ servers: { schema: list(ipLiteral), default: [] } } satisfies FieldsOf<DnsConfig>), default: { servers: [] } },
   cgroupParent: {
     schema: matching(CGROUP_PATH, 'a relative cgroup path: segments of letters, digits, ".", "_" or "-", no "..", no leading "/"'),
     default: DEFAULT_CGROUP_PARENT,
   },
   apps: { schema: apps, default: [] },
-});
+} satisfies FieldsOf<Config>);
