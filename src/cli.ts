@@ -26,7 +26,7 @@ async function dispatch(cmd: Command): Promise<number> {
     case 'run':
       return (await import('./commands/run.js')).runCommand(cmd);
     case 'doctor':
-      return (await import('./commands/doctor.js')).doctorCommand(cmd.json);
+      return (await import('./commands/doctor.js')).doctorCommand(cmd.json, cmd.socket);
     case 'demo':
       return (await import('./commands/demo.js')).demoCommand(cmd);
     case 'daemon':

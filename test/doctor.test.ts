@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
+import { ruleChecks } from '../src/commands/doctor.js';
 import { CLI_PATH } from '../src/demo/ksapp-process.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
@@ -16,4 +17,14 @@ test('doctor: every prerequisite named; outside the first network namespace it s
   }
   assert.match(out, /^\[ok  \] socket marking: /m);
   assert.match(out, /^\[warn\] exec events: process-events connector unavailable .*scan \/proc every 100 ms instead$/m);
+});
+
+test("the running daemon's config rules: guarded at exec or by their unit is fine, a window is a warning naming why", () => {
+  const checks = ruleChecks([
+    { app: 'qb', guard: 'exec' },
+    { app: 'dl', guard: 'unit', why: 'dl.service is protected by its drop-in' },
+    { app: 'web', guard: 'after-start', why: 'config.yaml:9: the rule names no exe' },
+  ]);
+  assert.deepEqual(checks.map((c) => [c.name, c.ok, c.optional]), [['rule qb', true, true], ['rule dl', true, true], ['rule web', false, true]]);
+  assert.match(checks[2]!.detail, /config\.yaml:9: the rule names no exe: new instances run unprotected until adopted/);
 });

@@ -63,6 +63,12 @@ test('twenty launches at once from outside ksapp: every first packet, and every 
     assert.match(why('missing'), /\.yaml:\d+: cannot guard .*not-installed: it does not exist/);
     assert.match(why('directory'), /\.yaml:\d+: cannot guard .*: it is a directory/);
     assert.match(why('byname'), /names no exe/);
+    // doctor says the same, rule by rule.
+    const doctor = JSON.parse(String((await ksappIn(lab, ['doctor', '--json'])).stdout)) as { checks: Array<{ name: string; ok: boolean; detail: string }> };
+    const check = (app: string) => doctor.checks.find((c) => c.name === `rule ${app}`);
+    assert.equal(check('guarded')?.ok, true);
+    assert.equal(check('missing')?.ok, false);
+    assert.match(check('missing')?.detail ?? '', /not-installed: it does not exist: new instances run unprotected until adopted/);
     const tag = `ksguard${lab.suffix}`;
     await launch(tag, 20);
     assert.ok(await waitUntil(async () => tally(await lab.received(), lab, tag).viaTunnel === 40, 10_000, 50),

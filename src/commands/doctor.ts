@@ -1,4 +1,31 @@
+import { DaemonClient } from '../ipc/client.js';
+import type { Status } from '../ipc/protocol.js';
+import { socketPathFrom } from '../ipc/socket-path.js';
 import { runChecks, type CheckResult } from './doctor-checks.js';
+
+/** How the running daemon guards each config rule, as checks (pure); a rule with a window is a warning. */
+export function ruleChecks(rules: NonNullable<Status['rules']>): CheckResult[] {
+  return rules.map((r) => ({
+    name: `rule ${r.app}`, optional: true, ok: r.guard !== 'after-start',
+    detail: r.guard === 'exec' ? 'confined at exec, before its first instruction'
+      : r.guard === 'unit' ? (r.why ?? 'started confined by its unit\'s drop-in')
+        : `${r.why ?? 'not guarded at exec'}: new instances run unprotected until adopted (each app-adopted event gives the window)`,
+    fix: 'name the program with `exe:` (an absolute path to a regular file), or start the app through `ksapp run`',
+  }));
+}
+
+/** The running daemon's rules, or nothing when no daemon answers. */
+async function daemonRules(socket: string | undefined): Promise<CheckResult[]> {
+  const client = await DaemonClient.connect(socketPathFrom(socket)).catch(() => undefined);
+  if (!client) return [];
+  try {
+    return ruleChecks((await client.request<Status>({ op: 'status' })).rules ?? []);
+  } catch {
+    return [];
+  } finally {
+    client.close();
+  }
+}
 
 /** Formats check results as a human report (pure). */
 export function formatChecks(results: readonly CheckResult[]): string {
@@ -13,8 +40,8 @@ export function formatChecks(results: readonly CheckResult[]): string {
 }
 
 /** `ksapp doctor`: prints every prerequisite and exits 1 when a required one is missing. */
-export async function doctorCommand(json: boolean): Promise<number> {
-  const results = await runChecks();
+export async function doctorCommand(json: boolean, socket?: string): Promise<number> {
+  const results = [...(await runChecks()), ...(await daemonRules(socket))];
   const ok = results.every((r) => r.ok || r.optional);
   process.stdout.write(json ? `${JSON.stringify({ ok, checks: results }, null, 2)}\n` : `${formatChecks(results)}\n`);
   return ok ? 0 : 1;
