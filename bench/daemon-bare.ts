@@ -1,15 +1,15 @@
 // The real daemon in a bare namespace with a tun "tunnel": its idle cost with many apps,
 // and a few reaction trials read from its own event log. Trials are spaced by the
 // daemon's hold-down (a down within 10 s of an up doubles the next hold), so there are few.
-import { rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../src/demo/wait.js';
 import { DaemonClient } from '../src/ipc/client.js';
-import { IpBatch, Tun, createBareNs } from './bare-ns.js';
-import { onCleanup, removeGroupSync } from './cleanup.js';
-import { startDaemon, writeConfig, type DaemonHandle } from './daemon-proc.js';
+import { IpBatch, Tun } from './bare-ns.js';
+import { withBareDaemon } from './bare-daemon.js';
+import type { DaemonHandle } from './daemon-proc.js';
 import { msBetween, observe } from './kernel.js';
 import { childrenOf, cpuTicks, rssKiB, USER_HZ } from './proc-stat.js';
 import { fillGroups } from './procs.js';
@@ -37,39 +37,22 @@ export interface DaemonSpec { readonly idleApps: number; readonly idleSeconds: n
 
 /** Starts a daemon in a bare namespace, measures it idle with many apps, then times a few reactions. */
 export async function runDaemonSection(ctx: RunContext, spec: DaemonSpec): Promise<DaemonResult> {
-  const rel = `ksapp-b-${ctx.suffix}-daemon`;
-  const parentDir = path.join(ctx.cgroupRoot, rel);
-  const dir = await mkdtemp(`/tmp/ksb-${ctx.suffix}-`);
-  const undoDir = onCleanup(`dir ${dir}`, () => rm(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
-  const undoGroups = onCleanup(`cgroup ${parentDir}`, () => removeGroupSync(parentDir), () => removeGroupSync(parentDir));
-  const ns = await createBareNs(ctx.suffix, 'daemon');
-  const tun = new Tun(ns, `tb${ctx.suffix}`);
-  const batch = new IpBatch(ns.name);
-  let daemon: DaemonHandle | undefined;
   let idle: DaemonResult['idle'] = null;
   let reaction: DaemonResult['reaction'] = null;
   try {
-    await tun.start();
-    const config = await writeConfig(dir, ['tunnel:', `  interface: ${tun.iface}`, 'dns: { servers: [10.77.0.1] }', `cgroupParent: ${rel}`]);
-    daemon = await startDaemon(ns.enter, dir, config);
-    ctx.say(`  daemon pid ${daemon.pid} up; registering ${spec.idleApps} apps`);
-    const t1 = Date.now();
-    idle = await measureIdle(daemon, spec);
-    ctx.say(`  idle measured (${Date.now() - t1} ms)`);
-    const t2 = Date.now();
-    await emptyApps(daemon);
-    ctx.say(`  apps removed (${Date.now() - t2} ms)`);
-    reaction = await daemonTrials(ctx, daemon, batch, tun, spec);
-    return { idle, reaction };
+    return await withBareDaemon(ctx, 'daemon', await mkdtemp(`/tmp/ksb-${ctx.suffix}-`), `tb${ctx.suffix}`, async ({ daemon, batch, tun }) => {
+      ctx.say(`  daemon pid ${daemon.pid} up; registering ${spec.idleApps} apps`);
+      const t1 = Date.now();
+      idle = await measureIdle(daemon, spec);
+      ctx.say(`  idle measured (${Date.now() - t1} ms)`);
+      const t2 = Date.now();
+      await emptyApps(daemon);
+      ctx.say(`  apps removed (${Date.now() - t2} ms)`);
+      reaction = await daemonTrials(ctx, daemon, batch, tun, spec);
+      return { idle, reaction };
+    });
   } catch (error) {
     return { idle, reaction, error: String(error) };
-  } finally {
-    await daemon?.stop();
-    tun.stopSync();
-    await batch.close();
-    await undoGroups();
-    await ns.destroy();
-    await undoDir();
   }
 }
 

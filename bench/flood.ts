@@ -3,17 +3,15 @@
 // its socket with `status` requests and with connections. Measured in the same run, trials
 // alternating: tunnel deleted → protected app frozen, without and with the flood, and root's
 // `ksapp status` during the flood.
-import { rmSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '../src/demo/wait.js';
 import { DaemonClient } from '../src/ipc/client.js';
 import { rootSocketOf } from '../src/ipc/server.js';
-import { IpBatch, Tun, createBareNs } from './bare-ns.js';
-import { onCleanup, removeGroupSync } from './cleanup.js';
+import { IpBatch, Tun } from './bare-ns.js';
+import { withBareDaemon } from './bare-daemon.js';
 import { startLoads, stopLoads, tally } from './flood-load.js';
-import { startDaemon, writeConfig, type DaemonHandle } from './daemon-proc.js';
+import type { DaemonHandle } from './daemon-proc.js';
 import { msBetween, observe } from './kernel.js';
 import { childrenRunning, cpuTicks, USER_HZ } from './proc-stat.js';
 import { fillGroups } from './procs.js';
@@ -46,17 +44,9 @@ export interface FloodResult {
 
 /** Runs the section: `trials` pairs of (idle, flooded) reaction trials on one app of `procs` processes. */
 export async function runFlood(ctx: RunContext, spec: { trials: number; procs: number }): Promise<FloodResult> {
-  const rel = `ksapp-b-${ctx.suffix}-flood`;
-  const parentDir = path.join(ctx.cgroupRoot, rel);
   // Below /run: nobody may reach the socket, nobody but root may write there.
   const dir = `/run/ksb-${ctx.suffix}-flood`;
   await mkdir(dir, { mode: 0o755 });
-  const undoDir = onCleanup(`dir ${dir}`, () => rm(dir, { recursive: true, force: true }), () => rmSync(dir, { recursive: true, force: true }));
-  const undoGroups = onCleanup(`cgroup ${parentDir}`, () => removeGroupSync(parentDir), () => removeGroupSync(parentDir));
-  const ns = await createBareNs(ctx.suffix, 'flood');
-  const tun = new Tun(ns, `tf${ctx.suffix}`);
-  const batch = new IpBatch(ns.name);
-  let daemon: DaemonHandle | undefined;
   const m = { idle: [] as number[], flood: [] as number[], idleKsapp: [] as number[], floodKsapp: [] as number[], statusIdle: [] as number[], statusFlood: [] as number[], rttIdle: [] as number[], rttFlood: [] as number[], rttRoot: [] as number[] };
   const cpu = { ticks: 0, ms: 0 };
   const attacker = { requestsAnswered: 0, connectionsAccepted: 0, connectionsRefused: 0, peakNft: 0 };
@@ -74,45 +64,37 @@ export async function runFlood(ctx: RunContext, spec: { trials: number; procs: n
     };
   };
   try {
-    await tun.start();
-    const config = await writeConfig(dir, ['tunnel:', `  interface: ${tun.iface}`, 'dns: { servers: [10.77.0.1] }', `cgroupParent: ${rel}`]);
-    daemon = await startDaemon(ns.enter, dir, config);
-    const group = await victim(daemon, spec.procs);
-    for (let t = 0; t < spec.trials; t++) {
-      for (const flooded of [false, true]) {
-        const loads = flooded ? await startLoads(ns.enter, daemon.socket) : [];
-        const sampler = setInterval(() => { attacker.peakNft = Math.max(attacker.peakNft, childrenRunning(daemon!.pid, 'nft')); }, 5);
-        const [ticks0, t0] = [cpuTicks(daemon.pid), Date.now()];
-        try {
-          await sleep(10_500); // the daemon's stable period: a down sooner would double the next hold-down
-          if (flooded) Object.assign(cpu, { ticks: cpu.ticks + cpuTicks(daemon.pid) - ticks0, ms: cpu.ms + Date.now() - t0 });
-          for (let i = 0; i < 3; i++) {
-            const s = await timedStatus(daemon);
-            answered &&= s.ok;
-            (flooded ? m.statusFlood : m.statusIdle).push(s.ms);
-            (flooded ? m.rttFlood : m.rttIdle).push(await roundTrip(daemon.socket));
-            if (flooded) m.rttRoot.push(await roundTrip(rootSocketOf(daemon.socket)));
+    return await withBareDaemon(ctx, 'flood', dir, `tf${ctx.suffix}`, async ({ daemon, batch, tun, enter }) => {
+      const group = await victim(daemon, spec.procs);
+      for (let t = 0; t < spec.trials; t++) {
+        for (const flooded of [false, true]) {
+          const loads = flooded ? await startLoads(enter, daemon.socket) : [];
+          const sampler = setInterval(() => { attacker.peakNft = Math.max(attacker.peakNft, childrenRunning(daemon.pid, 'nft')); }, 5);
+          const [ticks0, t0] = [cpuTicks(daemon.pid), Date.now()];
+          try {
+            await sleep(10_500); // the daemon's stable period: a down sooner would double the next hold-down
+            if (flooded) Object.assign(cpu, { ticks: cpu.ticks + cpuTicks(daemon.pid) - ticks0, ms: cpu.ms + Date.now() - t0 });
+            for (let i = 0; i < 3; i++) {
+              const s = await timedStatus(daemon);
+              answered &&= s.ok;
+              (flooded ? m.statusFlood : m.statusIdle).push(s.ms);
+              (flooded ? m.rttFlood : m.rttIdle).push(await roundTrip(daemon.socket));
+              if (flooded) m.rttRoot.push(await roundTrip(rootSocketOf(daemon.socket)));
+            }
+            const r = await trial(daemon, batch, tun, group);
+            if (!r) failed++;
+            else { (flooded ? m.flood : m.idle).push(r.outside); (flooded ? m.floodKsapp : m.idleKsapp).push(r.ksapp); }
+            ctx.say(`  trial ${t + 1}/${spec.trials} ${flooded ? 'under flood' : 'idle'}: ${r ? `${r.outside.toFixed(1)} ms (daemon ${r.ksapp.toFixed(1)} ms)` : 'failed'}`);
+          } finally {
+            clearInterval(sampler);
+            if (flooded) Object.assign(attacker, tally(attacker, await stopLoads(loads)));
           }
-          const r = await trial(daemon, batch, tun, group);
-          if (!r) failed++;
-          else { (flooded ? m.flood : m.idle).push(r.outside); (flooded ? m.floodKsapp : m.idleKsapp).push(r.ksapp); }
-          ctx.say(`  trial ${t + 1}/${spec.trials} ${flooded ? 'under flood' : 'idle'}: ${r ? `${r.outside.toFixed(1)} ms (daemon ${r.ksapp.toFixed(1)} ms)` : 'failed'}`);
-        } finally {
-          clearInterval(sampler);
-          if (flooded) Object.assign(attacker, tally(attacker, await stopLoads(loads)));
         }
       }
-    }
-    return result();
+      return result();
+    });
   } catch (error) {
     return result(String(error));
-  } finally {
-    await daemon?.stop();
-    tun.stopSync();
-    await batch.close();
-    await undoGroups();
-    await ns.destroy();
-    await undoDir();
   }
 }
 

@@ -28,6 +28,11 @@ export function validateCgroupName(name: string): void {
   }
 }
 
+/** True for a normalised absolute path strictly below `base` (pure): what a group path read from elsewhere must be. */
+export function isBelowPath(p: unknown, base: string): p is string {
+  return typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p.startsWith(`${base}/`) && !p.includes('\n');
+}
+
 /** Normalises an absolute group path (no trailing slash); throws CGROUP_BAD_PATH for a relative one. */
 export function normalizeCgroupPath(absPath: string): string {
   if (!path.isAbsolute(absPath)) {

@@ -10,6 +10,7 @@ import { applyEvent, linkHealth, stateFromSnapshot } from '../src/monitor/link-s
 import { applyToTable, decodeEvent, routeConcerns, snapshotOf, type LinkTable, type RawAddr, type RawLink, type RawNetlinkEvent, type RawRoute } from '../src/monitor/netlink-decode.js';
 import { NetlinkSource, type RtnetlinkAddon } from '../src/monitor/netlink-source.js';
 import type { SourceHealth } from '../src/monitor/source.js';
+import { MessageChild, type Msg } from './helpers/message-child.js';
 
 const link = (o: Partial<RawLink> = {}): RawLink => ({ kind: 'link', deleted: false, family: 0, ifindex: 7, ifname: 'wg0', up: true, lowerUp: true, operstate: 0, linkKind: 'wireguard', ...o });
 const addr = (o: Partial<RawAddr> = {}): RawAddr => ({ kind: 'addr', deleted: false, ifindex: 7, family: 2, address: '10.8.0.2', local: '10.8.0.2', prefixlen: 24, scope: 0, tentative: false, dadfailed: false, ...o });
@@ -218,47 +219,10 @@ await s.start();
 out({ type: 'started', ...s.health, startMs: Number(process.hrtime.bigint() - t0) / 1e6 });
 `;
 
-type Msg = Record<string, unknown> & { type: string };
-
-/** A source running in the namespace; its messages queued by type (the pattern of helpers/monitor-child.ts). */
-class SourceChild {
-  private readonly queues = new Map<string, Msg[]>();
-  private readonly waiters = new Map<string, ((m: Msg) => void)[]>();
-  private exited = false;
-
-  constructor(readonly proc: ResultPromise) {
-    let rest = '';
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.push(JSON.parse(line) as Msg);
-    });
-    void proc.then(() => {
-      this.exited = true;
-      for (const ws of this.waiters.values()) for (const w of ws.splice(0)) w({ type: 'exit' });
-    });
-  }
-
-  private push(m: Msg): void {
-    const w = this.waiters.get(m.type)?.shift();
-    if (w) w(m);
-    else this.queues.set(m.type, [...(this.queues.get(m.type) ?? []), m]);
-  }
-
-  /** The next message of this type (queued or future); rejects after timeoutMs or when the child exits. */
-  next(type: string, timeoutMs = 5_000): Promise<Msg> {
-    const queued = this.queues.get(type)?.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.exited) return Promise.reject(new Error(`the source child exited before a ${type} message`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} message within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(type, [...(this.waiters.get(type) ?? []), (m) => {
-        clearTimeout(timer);
-        if (m.type === 'exit') reject(new Error(`the source child exited before a ${type} message`));
-        else resolve(m);
-      }]);
-    });
+/** A source running in the namespace; its messages queued by type. */
+class SourceChild extends MessageChild {
+  constructor(proc: ResultPromise) {
+    super(proc, 'source child');
   }
 
   /** Health messages until one matches; those before it (a deletion first reads as "set down") are skipped. */

@@ -18,7 +18,8 @@ async function tunnelFacts(sup: Supervisor): Promise<NonNullable<Registration['t
   const iface = sup.options.tunnelIface;
   if (sup.tunnel.state === 'up') return { interface: iface, state: 'up', reason: sup.tunnel.reason, exists: true, tunnelsHere: [] };
   // Only a user waiting for a tunnel needs to know what exists (a typo shows); an up tunnel costs no `ip` run.
-  return { interface: iface, state: 'down', reason: sup.tunnel.reason, exists: await TunnelMonitor.exists(iface), tunnelsHere: await TunnelMonitor.tunnelsHere() };
+  const names = await TunnelMonitor.interfaceNames();
+  return { interface: iface, state: 'down', reason: sup.tunnel.reason, exists: names.includes(iface), tunnelsHere: names.filter((n) => /^(wg|tun|tap)/.test(n)) };
 }
 
 /** What the handler needs from the daemon around it. */

@@ -4,22 +4,17 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseConfig, type Config } from '../config/index.js';
-import { readOwnFile, replaceOwnFile, unsafeDirProblem } from '../ipc/safe-files.js';
+import { ownDirProblem, readOwnFile, replaceOwnFile } from '../ipc/safe-files.js';
 
 /** Where the last good copy of `configFile` is kept (pure). */
 export function lastGoodPath(configFile: string): string {
   return path.join(path.dirname(configFile), `.${path.basename(configFile)}.last-good`);
 }
 
-/** Whether root may write in the config's directory: only a directory no one else can change. */
-async function dirIsRoots(dir: string): Promise<boolean> {
-  const s = await lstat(dir).catch(() => undefined);
-  return s !== undefined && unsafeDirProblem([{ path: dir, uid: s.uid, mode: s.mode, isDirectory: s.isDirectory() }], process.geteuid?.() ?? 0) === undefined;
-}
-
 /** Keeps the text of a config that was just read and validated (skipped where others could write). */
 export async function saveLastGood(configFile: string, text: string): Promise<void> {
-  if (await dirIsRoots(path.dirname(configFile))) await replaceOwnFile(lastGoodPath(configFile), text, 0o600);
+  // Only where no one else can change the directory: root writes there.
+  if ((await ownDirProblem(path.dirname(configFile))) === undefined) await replaceOwnFile(lastGoodPath(configFile), text, 0o600);
 }
 
 /** The last good config, when one was kept and still parses; undefined otherwise. */

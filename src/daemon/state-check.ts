@@ -2,6 +2,7 @@
 // release, owners allowed to kill). It is checked as if a user had sent it: an entry that does not hold
 // up is dropped and named, and a dropped app's live group is still kept by the strictest default.
 import path from 'node:path/posix';
+import { isBelowPath as isBelow } from '../../cgroups/index.js';
 import { appNameProblem } from '../app-name.js';
 import type { SavedDaemonApp, SavedState } from './state-store.js';
 
@@ -17,11 +18,6 @@ const POLICIES = new Set(['freeze', 'kill', 'block']);
 const ORIGINS = new Set(['run', 'adopted', 'config']);
 const isUint = (v: unknown, max = 2 ** 32 - 1): v is number => Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) <= max;
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** True for a normalised absolute path strictly below `base` (pure). */
-export function isBelow(p: unknown, base: string): p is string {
-  return typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p.startsWith(`${base}/`) && !p.includes('\n');
-}
 
 /** A group path relative to the mount as /proc/PID/cgroup writes it (`/user.slice/…`), normalised (pure). */
 function isRelativeGroup(p: unknown): p is string {

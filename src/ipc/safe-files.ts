@@ -131,11 +131,17 @@ export async function readOwnFile(file: string): Promise<string | undefined> {
   }
 }
 
+/** Why root should not write in `dir` (not a directory, a link, someone else's, writable by others), or undefined. */
+export async function ownDirProblem(dir: string): Promise<string | undefined> {
+  const s = await lstat(dir).catch(() => undefined);
+  if (!s) return `${dir} does not exist`;
+  return unsafeDirProblem([{ path: dir, uid: s.uid, mode: s.mode, isDirectory: s.isDirectory() && !s.isSymbolicLink() }], process.geteuid?.() ?? 0);
+}
+
 /** Makes the daemon's own directory next to the socket and refuses one that is a link or not private to root. */
 export async function ensureOwnDir(dir: string): Promise<void> {
   await mkdir(dir, { mode: 0o755 }).catch((error: NodeJS.ErrnoException) => { if (error.code !== 'EEXIST') throw error; });
-  const s = await lstat(dir);
-  const problem = unsafeDirProblem([{ path: dir, uid: s.uid, mode: s.mode, isDirectory: s.isDirectory() && !s.isSymbolicLink() }], process.geteuid?.() ?? 0);
+  const problem = await ownDirProblem(dir);
   if (problem) {
     throw new IpcError(`unsafe state directory ${dir}: ${problem}`, {
       code: 'SOCKET_DIR_UNSAFE', exitCode: 2, hint: 'remove it (ksapp makes it itself), and keep the socket in a directory only root can write',

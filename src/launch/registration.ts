@@ -1,4 +1,5 @@
 import path from 'node:path/posix';
+import { isBelowPath } from '../../cgroups/index.js';
 import { appNameProblem } from '../app-name.js';
 import type { Registration } from '../ipc/protocol.js';
 
@@ -11,8 +12,7 @@ import type { Registration } from '../ipc/protocol.js';
 export function registrationProblem(reg: Registration, cgroupRoot: string): string | undefined {
   const name = appNameProblem(reg.name);
   if (name) return `the app name it returned ${name}`;
-  const normal = (p: unknown): p is string => typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p;
-  if (!normal(reg.parent) || !reg.parent.startsWith(`${cgroupRoot}/`)) return `its parent group ${JSON.stringify(reg.parent)} is not below ${cgroupRoot}`;
+  if (!isBelowPath(reg.parent, cgroupRoot)) return `its parent group ${JSON.stringify(reg.parent)} is not below ${cgroupRoot}`;
   if (reg.cgroup !== path.join(reg.parent, reg.name)) return `the group ${JSON.stringify(reg.cgroup)} is not ${reg.name} right below ${reg.parent}`;
   return undefined;
 }

@@ -77,23 +77,19 @@ export class TunnelMonitor extends EventEmitter<MonitorEvents> {
   async start(): Promise<void> {
     const snap = await readLinkSnapshot(this.opts.iface);
     // Something that is there but is no tunnel (a typo naming the physical interface) is refused at once.
-    if (snap) this.kind = await tunnelKind(snap);
-    if (!snap || snap.addrs.length === 0) {
+    const kind = snap ? await tunnelKind(snap) : undefined;
+    if (!snap || !kind || snap.addrs.length === 0) {
+      this.kind = kind ?? null;
       this.waitForInterface(snap ? `${this.opts.iface} has no address yet` : `${this.opts.iface} does not exist yet`);
       return;
     }
-    await this.startSources(snap);
+    await this.startSources(snap, kind);
   }
 
-  /** Whether an interface of that name exists in this network namespace now. */
-  static async exists(iface: string): Promise<boolean> {
-    return Boolean(await readLinkSnapshot(iface).catch(() => undefined));
-  }
-
-  /** Names of the tunnel-like interfaces that exist now (so a typo in the name is seen). */
-  static async tunnelsHere(): Promise<string[]> {
+  /** The names of the interfaces of this network namespace now (one `ip link`): whether the tunnel exists, and which tunnel-like ones do. */
+  static async interfaceNames(): Promise<string[]> {
     const links = JSON.parse(await runTool(tools.ip, ['-j', 'link', 'show']).catch(() => '[]')) as { ifname?: string }[];
-    return links.map((l) => l.ifname ?? '').filter((n) => /^(wg|tun|tap)/.test(n));
+    return links.map((l) => l.ifname ?? '').filter(Boolean);
   }
 
   /** Down with `reason` until the interface exists with an address, checked every WAIT_POLL_MS; then starts as usual. */
@@ -116,9 +112,10 @@ export class TunnelMonitor extends EventEmitter<MonitorEvents> {
     })(), WAIT_POLL_MS);
   }
 
-  private async startSources(snap: LinkSnapshot): Promise<void> {
+  /** `kind` when the caller has just found it (start()); otherwise it is found here, for the interface as it is now. */
+  private async startSources(snap: LinkSnapshot, kind?: TunnelKind): Promise<void> {
     const { iface, probe } = this.opts;
-    this.kind = await tunnelKind(snap);
+    this.kind = kind ?? (await tunnelKind(snap));
     if (probe) {
       const prefixes = tunnelPrefixes(snap, this.opts.tunnelCidrs);
       if (!insideAny(probe.address, prefixes)) {

@@ -1,5 +1,6 @@
 // A TunnelMonitor running in a network namespace, speaking JSON lines, for the monitor's kernel tests.
 import { execa, type ResultPromise } from 'execa';
+import { MessageChild, type Msg } from './message-child.js';
 
 const MONITOR_URL = new URL('../../src/monitor/index.js', import.meta.url).href;
 const CHILD = `
@@ -25,49 +26,12 @@ if (opts.detect) {
 }
 `;
 
-type Msg = Record<string, unknown> & { type: string };
-
 /** A TunnelMonitor running in a namespace; messages queued by type. */
-export class MonitorChild {
+export class MonitorChild extends MessageChild {
   startError: { code?: string; message?: string; exitCode?: number } | undefined;
-  private readonly queues = new Map<string, Msg[]>();
-  private readonly waiters = new Map<string, ((m: Msg) => void)[]>();
 
-  constructor(readonly proc: ResultPromise) {
-    let rest = '';
-    proc.stdout?.setEncoding('utf8');
-    proc.stdout?.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.push(JSON.parse(line) as Msg);
-    });
-    void proc.then((r) => {
-      this.exited = true;
-      for (const waiters of this.waiters.values()) for (const w of waiters.splice(0)) w({ type: 'exit', exitCode: r.exitCode });
-    });
-  }
-
-  private exited = false;
-
-  private push(m: Msg): void {
-    const w = this.waiters.get(m.type)?.shift();
-    if (w) w(m);
-    else this.queues.set(m.type, [...(this.queues.get(m.type) ?? []), m]);
-  }
-
-  /** The next message of this type (queued or future); rejects after timeoutMs. */
-  next(type: string, timeoutMs = 10_000): Promise<Msg> {
-    const queued = this.queues.get(type)?.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.exited) return Promise.reject(new Error(`the monitor process exited before a ${type} message`));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} message within ${timeoutMs} ms`)), timeoutMs);
-      this.waiters.set(type, [...(this.waiters.get(type) ?? []), (m) => {
-        clearTimeout(timer);
-        if (m.type === 'exit') reject(new Error(`the monitor process exited (status ${String(m.exitCode)}) before a ${type} message`));
-        else resolve(m);
-      }]);
-    });
+  constructor(proc: ResultPromise) {
+    super(proc, 'monitor process');
   }
 
   /** The monitor's snapshot() plus the pid of its ip monitor. */
