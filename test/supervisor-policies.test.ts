@@ -1,16 +1,17 @@
-// The drop policies against fake groups (pure: no kernel): a freeze that times out still counts as a
-// freeze, so the tunnel coming back thaws it; a kill with --restart never restarts into a group that is
-// still emptying; manual commands and transitions take turns.
+// The drop policies through the supervisor's one loop against fake groups (no kernel): a freeze that times
+// out still counts as a freeze, so the tunnel coming back thaws it; a kill with --restart never restarts into
+// a group that is still emptying; manual commands and transitions take turns.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CgroupError } from '../cgroups/index.js';
-import { freezeApp, type App, type Supervisor } from '../src/supervisor/index.js';
-import { onTunnelDown, onTunnelUp } from '../src/supervisor/policies.js';
-import { SerialQueue } from '../src/supervisor/serial.js';
+import type { Effects } from '../src/supervisor/execute.js';
+import { StateLoop } from '../src/supervisor/loop.js';
+import type { App, SupervisorEvent, World } from '../src/supervisor/index.js';
 
 interface FakeGroup {
   freezeFails?: boolean;
-  emptied?: Promise<void>;
+  /** Processes that take longer to die than the wait for them. */
+  slowToDie?: boolean;
   calls: string[];
 }
 
@@ -23,7 +24,10 @@ function fakeApp(name: string, over: Partial<App>, g: FakeGroup): App {
     },
     thaw: async () => { g.calls.push('thaw'); },
     sendKill: async () => { g.calls.push('kill'); },
-    waitEmpty: async () => { g.calls.push('waitEmpty'); await g.emptied; g.calls.push('empty'); },
+    waitEmpty: async () => {
+      g.calls.push('waitEmpty');
+      if (g.slowToDie) throw new CgroupError('timed out after 2000 ms waiting for the group to empty', { code: 'CGROUP_TIMEOUT' });
+    },
     events: async () => ({ populated: false, frozen: false }),
   };
   return {
@@ -32,70 +36,89 @@ function fakeApp(name: string, over: Partial<App>, g: FakeGroup): App {
   };
 }
 
-function fakeSup(restarted: string[] = []): Supervisor & { events: Array<{ type: string; app?: string; detail?: string }> } {
-  const events: Array<{ type: string; app?: string; detail?: string }> = [];
-  const actions = new SerialQueue();
-  const apps = new Map<string, App>();
-  return {
-    events, apps, tunnel: { state: 'down', since: 0, reason: 'wg0 deleted' },
-    options: { tunnelIface: 'wg0', restart: async (app: App) => { restarted.push(app.name); } },
-    record: (e: { type: string; app?: string; detail?: string }) => { events.push(e); },
-    sync: async () => undefined,
-    serially: <T>(task: () => Promise<T>) => actions.run(task),
-  } as unknown as Supervisor & { events: typeof events };
+function fakeLoop(apps: App[], tunnel: World['tunnel']['state'] = 'up') {
+  const events: Array<Omit<SupervisorEvent, 'at'>> = [];
+  const restarted: string[] = [];
+  const world: World = {
+    tunnelIface: 'wg0', tunnel: { state: tunnel, since: 0, reason: tunnel === 'up' ? 'all sources healthy' : 'wg0 deleted' },
+    apps: new Map(apps.map((a) => [a.name, a])), dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
+  };
+  const effects = (w: World): Effects => ({
+    world: w, sync: async () => undefined, routeIntoTunnel: async () => undefined, restoreRoute: async () => undefined,
+    restart: async (app) => { restarted.push(app.name); }, unwatch: () => undefined, record: (e) => { events.push(e); },
+  });
+  const loop = new StateLoop(world, effects);
+  const app = (name: string): App => loop.current.apps.get(name)!;
+  return { loop, events, restarted, app };
 }
+
+const down = { type: 'tunnel', transition: { state: 'down', reason: 'wg0 deleted', at: 1 } } as const;
+const up = { type: 'tunnel', transition: { state: 'up', reason: 'all sources healthy', at: 2 } } as const;
 
 test('a freeze that times out (a process in D state) still counts as frozen, and the tunnel coming back thaws it', async () => {
   const g: FakeGroup = { freezeFails: true, calls: [] };
-  const app = fakeApp('qb', {}, g);
-  const sup = fakeSup();
-  await onTunnelDown(sup, [app]);
-  assert.equal(app.state, 'frozen');
-  assert.match(sup.events.at(-1)?.detail ?? '', /tunnel wg0 down: wg0 deleted; not every process has stopped yet \(timed out/);
-  await onTunnelUp(sup, [app]);
+  const { loop, events, app } = fakeLoop([fakeApp('qb', {}, g)]);
+  await loop.dispatch(down);
+  assert.equal(app('qb').state, 'frozen');
+  assert.match(events.find((e) => e.type === 'app-frozen')?.detail ?? '', /tunnel wg0 down: wg0 deleted; not every process has stopped yet \(timed out/);
+  await loop.dispatch(up);
   assert.deepEqual(g.calls, ['freeze', 'thaw']);
-  assert.equal(app.state, 'running');
+  assert.equal(app('qb').state, 'running');
 });
 
 test('a manual freeze that times out is still a manual freeze: the tunnel coming back leaves it frozen', async () => {
   const g: FakeGroup = { freezeFails: true, calls: [] };
-  const sup = fakeSup();
-  const app = fakeApp('qb', {}, g);
-  sup.apps.set('qb', app);
-  await freezeApp(sup, 'qb');
-  assert.equal(app.state, 'frozen');
-  assert.equal(app.manualFreeze, true);
-  await onTunnelUp(sup, [app]);
+  const { loop, app } = fakeLoop([fakeApp('qb', {}, g)], 'down');
+  await loop.dispatch({ type: 'freeze', name: 'qb' });
+  assert.equal(app('qb').state, 'frozen');
+  assert.equal(app('qb').manualFreeze, true);
+  await loop.dispatch(up);
   assert.deepEqual(g.calls, ['freeze']);
 });
 
 test('kill with --restart: a tunnel back while the group still empties restarts only once it is empty', async () => {
-  let empty!: () => void;
-  const g: FakeGroup = { emptied: new Promise<void>((r) => { empty = r; }), calls: [] };
-  const restarted: string[] = [];
-  const sup = fakeSup(restarted);
-  const app = fakeApp('dl', { onDrop: 'kill', restart: true, state: 'killed' }, g);
-  const up = onTunnelUp(sup, [app]);
-  await new Promise((r) => setImmediate(r));
+  const g: FakeGroup = { slowToDie: true, calls: [] };
+  const { loop, restarted, app } = fakeLoop([fakeApp('dl', { onDrop: 'kill', restart: true }, g)]);
+  await assert.rejects(loop.dispatch(down), /waiting for the group to empty/);
+  assert.equal(app('dl').state, 'killed');
+  await loop.dispatch(up);
   assert.deepEqual(restarted, [], 'not restarted while processes are still dying');
-  empty();
-  await up;
+  assert.equal(app('dl').state, 'killed');
+  // The group's watcher says it is empty at last.
+  await loop.dispatch({ type: 'emptied', name: 'dl' });
   assert.deepEqual(restarted, ['dl']);
-  assert.deepEqual(g.calls, ['waitEmpty', 'empty']);
-  assert.equal(app.state, 'running');
+  assert.deepEqual(g.calls, ['kill', 'waitEmpty']);
+  assert.equal(app('dl').state, 'running');
 });
 
 test('a manual freeze racing a transition waits its turn: the last word is the manual freeze', async () => {
   const g: FakeGroup = { calls: [] };
-  const sup = fakeSup();
-  const app = fakeApp('qb', { state: 'frozen' }, g);
-  sup.apps.set('qb', app);
-  sup.tunnel = { state: 'up', since: 0, reason: 'all sources healthy' };
-  // The transition is queued first, the manual freeze second; in that order they act.
-  const up = sup.serially(() => onTunnelUp(sup, [app]));
-  const manual = freezeApp(sup, 'qb');
-  await Promise.all([up, manual]);
+  const { loop, app } = fakeLoop([fakeApp('qb', { state: 'frozen' }, g)], 'down');
+  // The transition is taken first, the manual freeze second; in that order they act.
+  await Promise.all([loop.dispatch(up), loop.dispatch({ type: 'freeze', name: 'qb' })]);
   assert.deepEqual(g.calls, ['thaw', 'freeze']);
-  assert.equal(app.state, 'frozen');
-  assert.equal(app.manualFreeze, true);
+  assert.equal(app('qb').state, 'frozen');
+  assert.equal(app('qb').manualFreeze, true);
+});
+
+test('kill with --restart: processes that die within the wait are restarted by the tunnel coming back', async () => {
+  const g: FakeGroup = { calls: [] };
+  const { loop, restarted, events, app } = fakeLoop([fakeApp('dl', { onDrop: 'kill', restart: true }, g)]);
+  await loop.dispatch(down);
+  await loop.dispatch(up);
+  assert.deepEqual(restarted, ['dl']);
+  assert.equal(app('dl').state, 'running');
+  assert.deepEqual(events.map((e) => e.type), ['app-killed', 'tunnel-down', 'app-restart', 'tunnel-up']);
+});
+
+test('a refused command changes nothing and does not stop the loop', async () => {
+  const g: FakeGroup = { calls: [] };
+  const { loop, app } = fakeLoop([fakeApp('qb', {}, g)], 'up');
+  await loop.dispatch(down);
+  await assert.rejects(loop.dispatch({ type: 'thaw', name: 'qb' }), { code: 'TUNNEL_DOWN' });
+  await assert.rejects(loop.dispatch({ type: 'freeze', name: 'nope' }), { code: 'APP_UNKNOWN', message: /no protected app named "nope"/ });
+  assert.equal(app('qb').state, 'frozen');
+  await loop.dispatch(up);
+  assert.equal(app('qb').state, 'running');
+  assert.deepEqual(g.calls, ['freeze', 'thaw']);
 });

@@ -125,13 +125,13 @@ export class DaemonHandler implements RequestHandler {
       });
     }
     const name = r.name ?? uniqueName(defaultAppName(r.command?.[0] ?? 'app'), (n) => sup.apps.has(n));
+    // Where release puts its processes: the group its launcher came from (saved with the app, so a restart keeps it).
+    const from = await procCgroup(session.peer.pid);
     const app = await sup.addApp({
       name, onDrop: r.onDrop ?? 'freeze', allowLan: r.allowLan ?? false, restart: r.restart ?? false,
       uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run',
+      ...(from ? { returnTo: path.join(this.ctx.cgroupRoot, from) } : {}),
     });
-    const from = await procCgroup(session.peer.pid);
-    // Where release puts its processes: the group its launcher came from (saved with the app, so a restart keeps it).
-    if (from) app.returnTo = path.join(this.ctx.cgroupRoot, from);
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));
     return { name, cgroup: app.cgroup.path, parent: sup.parentPath, resolvConf: this.ctx.resolvConf(), tunnel: await tunnelFacts(sup) };
@@ -159,7 +159,7 @@ export class DaemonHandler implements RequestHandler {
     await clearMarks(await app.cgroup.allPids().catch(() => []), markFor(app.id));
     if (app.inPlace || adoption) {
       // A group protected in place stays as it was; adopted processes go back where they came from.
-      app.unwatch?.();
+      sup.unwatch(name);
       await app.cgroup.thaw().catch(() => undefined);
       const report = adoption ? await release(adoption, { root: this.ctx.cgroupRoot }) : undefined;
       await sup.removeApp(name);
@@ -172,7 +172,7 @@ export class DaemonHandler implements RequestHandler {
     } catch {
       dest = Cgroup.open(this.ctx.cgroupRoot);
     }
-    app.unwatch?.();
+    sup.unwatch(name);
     await app.cgroup.thaw().catch(() => undefined);
     const pids = await app.cgroup.allPids();
     for (const pid of pids) await dest.addPid(pid).catch(() => undefined);

@@ -60,7 +60,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
   if (same && r.unit !== undefined && (r.name === undefined || r.name === same.name)) {
     // A unit restarted at once (its drop-in's ExecStartPre protects it at every start) has a new group at the
     // same path: reloading the rules binds them to it, with no moment unprotected.
-    await sup.sync();
+    await sup.reloadRules();
     return { name: same.name, cgroup: same.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [] };
   }
   if (r.name !== undefined && taken(r.name)) {
@@ -111,9 +111,8 @@ export async function adoptInto(sup: Supervisor, root: string, app: App, pids: r
     }
     throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
   }
-  const known = app.adoption;
   // Saved for release, which needs only what moved: what was left out stays out of state.json.
-  app.adoption = known ? { ...known, moved: [...known.moved, ...adoption.moved] } : { group: adoption.group, moved: adoption.moved, gone: adoption.gone };
+  await sup.dispatch({ type: 'adopted', name: app.name, adoption: { group: adoption.group, moved: adoption.moved, gone: adoption.gone } });
   const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: markFor(app.id) });
   return finish(sup, app, { moved: adoption.moved.length, gone: adoption.gone.length, leftOut }, sockets, note);
 }
@@ -130,9 +129,7 @@ async function finish(sup: Supervisor, app: App, counts: Counts, sockets: Awaite
   const describe = (s: SocketReport): string => `${s.kind} ${s.local ?? `inode ${s.inode}`}${s.peer ? ` → ${s.peer}` : ''}`;
   const unprotected = sockets.unprotected.map((s) => `${describe(s)}: ${s.reason}`);
   if (unprotected.length > 0) {
-    await app.cgroup.freeze();
-    app.state = 'needs-restart';
-    sup.record({ type: 'app-needs-restart', app: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted${leftOutNote(leftOut)}` });
+    await sup.dispatch({ type: 'unsafe-sockets', name: app.name, detail: `${unprotected.length} socket(s) from before the adoption are outside protection; frozen until restarted${leftOutNote(leftOut)}` });
   } else {
     sup.record({ type: 'app-adopted', app: app.name, detail: `${moved} process(es)${app.inPlace ? `, in place at ${app.inPlace}` : ''}${note}${leftOutNote(leftOut)}` });
   }

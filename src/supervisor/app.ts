@@ -19,6 +19,8 @@ export interface AppOptions {
    * ksapp never kills or removes it when it stops protecting it.
    */
   readonly inPlace?: string;
+  /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
+  readonly returnTo?: string;
 }
 
 /** One protected app as the supervisor tracks it. */
@@ -26,18 +28,18 @@ export interface App extends AppOptions {
   /** Small id, unique while the app lives; it becomes part of the packet mark. */
   readonly id: number;
   readonly cgroup: Cgroup;
-  state: AppState;
+  readonly state: AppState;
   /** Policy chose to drop all its traffic (block while the tunnel is down). */
-  blocked: boolean;
+  readonly blocked: boolean;
   /** Frozen by a user's request: the tunnel coming back does not thaw it. */
-  manualFreeze: boolean;
+  readonly manualFreeze: boolean;
   readonly addedAt: number;
-  /** Stops watching cgroup.events for `populated 0`. */
-  unwatch?: () => void;
   /** Adopted processes and where each came from: release puts them back there. */
-  adoption?: Adoption;
-  /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
-  returnTo?: string;
+  readonly adoption?: Adoption;
+  /** Killed by the kill switch with `restart`: starts again once its group is empty and the tunnel is up. */
+  readonly restartPending?: boolean;
+  /** Killed, and its group has emptied since. */
+  readonly emptied?: boolean;
 }
 
 /** Lowest free id not used by any app (pure). */

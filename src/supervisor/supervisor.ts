@@ -3,17 +3,17 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable,
+  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable, routeIntoTunnel,
   type FirewallPolicy,
 } from '../firewall/index.js';
 import { checkAppName } from '../app-name.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
 import { inPlaceSurvivors, reconcile, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
-import { SerialQueue } from './serial.js';
-import { onTunnelDown } from './policies.js';
-import { reactToRoute, reactToTransition } from './reactions.js';
+import type { Effects } from './execute.js';
+import { StateLoop } from './loop.js';
 import type { SupervisorEvent, TunnelWatch } from './types.js';
+import type { Families, Input, TunnelView, World } from './world.js';
 
 /**
  * The group the exec guard puts new instances of configured programs into
@@ -32,25 +32,28 @@ export interface SupervisorOptions {
   readonly cgroupRoot: string;
   /** Parent group for app groups, relative to the mount (e.g. `ksapp`). */
   readonly cgroupParent: string;
-  readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
-  readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  readonly dns: Families;
+  readonly lan: Families;
   /** The tunnel monitor; transitions drive the apps' policies. */
   readonly monitor: TunnelWatch;
   /** Starts a killed app again (onDrop kill with restart) when the tunnel is back. */
   readonly restart?: (app: App) => Promise<void>;
 }
 
-/** Owns the ksapp cgroup subtree and firewall table, and applies each app's policy on tunnel transitions. */
+/**
+ * Owns the ksapp cgroup subtree and firewall table. Every input (a tunnel
+ * transition, a command, an app's end, an adoption, a reload) goes through
+ * one loop: the state machine (machine.ts) gives the next world and the
+ * actions, which run before the next input is taken.
+ */
 export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
-  readonly apps = new Map<string, App>();
   /** Absolute path of the parent group every app group lives under. */
   readonly parentPath: string;
   private parentGroup: Cgroup | undefined;
-  tunnel: { state: 'up' | 'down' | 'unknown'; since: number; reason: string } = { state: 'unknown', since: Date.now(), reason: 'starting' };
-  private readonly queue = new SerialQueue();
-  /** Tunnel transitions, manual commands and a new app's first policy, one at a time, so none acts on a state another is changing. */
-  private readonly actions = new SerialQueue();
-  private settings: Pick<SupervisorOptions, 'dns' | 'lan'>;
+  /** The one loop, owner of the world: inputs, and the teardown of the table, one at a time. */
+  private readonly loop: StateLoop;
+  /** Per app, how to stop watching its group for its end. */
+  private readonly watchers = new Map<string, () => void>();
   private startGrace: NodeJS.Timeout | undefined;
   private settle!: () => void;
   private readonly known = new Promise<void>((resolve) => { this.settle = resolve; });
@@ -58,7 +61,33 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   constructor(readonly options: SupervisorOptions) {
     super();
     this.parentPath = path.join(options.cgroupRoot, options.cgroupParent);
-    this.settings = { dns: options.dns, lan: options.lan };
+    this.loop = new StateLoop({
+      tunnelIface: options.tunnelIface, tunnel: { state: 'unknown', since: Date.now(), reason: 'starting' },
+      apps: new Map(), dns: options.dns, lan: options.lan,
+    }, (world) => this.effects(world), (input, world) => stillHolds(input, world));
+  }
+
+  /** The protected apps, by name (read-only: only the loop changes them). */
+  get apps(): ReadonlyMap<string, App> {
+    return this.loop.current.apps;
+  }
+
+  /** What the supervisor believes about the tunnel. */
+  get tunnel(): TunnelView {
+    return this.loop.current.tunnel;
+  }
+
+  /**
+   * Takes one input through the loop (see StateLoop). A refusal or a failed
+   * action is the returned promise's error.
+   */
+  dispatch(input: Input): Promise<void> {
+    return this.loop.dispatch(input);
+  }
+
+  /** Dispatches an input nobody waits for; what fails is logged. */
+  private heard(input: Input): void {
+    void this.dispatch(input).catch((error: unknown) => this.record({ type: 'error', detail: String(error) }));
   }
 
   /** The parent group; exists once start() has run. */
@@ -84,19 +113,14 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       const found = await Promise.all(apps.map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
       ({ keep, remove } = reconcile(found, saved));
       keep.push(...(await inPlaceSurvivors(saved)));
-      for (const app of keep) this.apps.set(app.name, app);
       // Rules before routing: a refused table leaves no ip rule behind, and marked packets without
       // the rule still meet the egress check.
-      await this.sync();
+      await this.dispatch({ type: 'recovered', apps: keep });
       await ensureRouting(null);
-      this.options.monitor.on('transition', (t) => void this.serially(() => reactToTransition(this, t)));
-      this.options.monitor.on('route', (r) => void reactToRoute(this, r));
+      this.options.monitor.on('transition', (transition) => this.heard({ type: 'tunnel', transition }));
+      this.options.monitor.on('route', (change) => this.heard({ type: 'route', change }));
       // Heard by status, the dashboard and the log: why the tunnel is down in better words, and a source's trouble.
-      this.options.monitor.on('reason', (t) => void this.serially(async () => {
-        if (this.tunnel.state !== 'down' || this.tunnel.reason === t.reason) return;
-        this.tunnel = { ...this.tunnel, reason: t.reason };
-        this.record({ type: 'tunnel-reason', detail: t.reason });
-      }));
+      this.options.monitor.on('reason', (t) => this.heard({ type: 'tunnel-reason', reason: t.reason }));
       this.options.monitor.on('warning', (e) => this.record({ type: 'monitor-warning', detail: e instanceof Error ? e.message : String(e) }));
       // After the apps are back, so the first transition acts on them too.
       await this.options.monitor.start();
@@ -105,17 +129,11 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       throw error;
     }
     for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
-    for (const app of keep) {
-      this.watchExit(app);
-      this.record({ type: 'app-recovered', app: app.name, detail: `${app.state}, policy ${app.onDrop}` });
-    }
+    for (const app of keep) this.watchExit(app);
     // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
-    this.startGrace = setTimeout(() => {
-      if (this.tunnel.state === 'unknown' && this.options.monitor.state === 'down') {
-        const why = this.options.monitor.reasonNow?.();
-        void this.serially(() => reactToTransition(this, { state: 'down', reason: `the tunnel did not come up${why ? `: ${why}` : ''}`, at: Date.now() }));
-      }
-    }, START_GRACE_MS);
+    this.startGrace = setTimeout(() => this.heard({
+      type: 'start-grace', monitorDown: this.options.monitor.state === 'down', why: this.options.monitor.reasonNow?.(), at: Date.now(),
+    }), START_GRACE_MS);
   }
 
   /**
@@ -125,10 +143,10 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
    */
   private async undoStart(parentExisted: boolean, appsAlive: boolean): Promise<void> {
     await Promise.resolve(this.options.monitor.stop()).catch(() => undefined);
-    this.apps.clear();
+    this.loop.forgetApps();
     if (appsAlive) return;
     if (!parentExisted) {
-      await this.queue.run(async () => {
+      await this.loop.inTurn(async () => {
         if ((await readTable().catch(() => undefined))?.counters.has(FORMAT_MARKER)) await removeTable();
         await removeRouting();
       }).catch(() => undefined);
@@ -150,23 +168,14 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
       state: 'running', blocked: false, manualFreeze: false, addedAt: Date.now(),
     };
-    this.apps.set(app.name, app);
     try {
-      await this.sync();
+      await this.dispatch({ type: 'add', app, empty: !options.inPlace });
     } catch (error) {
-      this.apps.delete(app.name);
-      if (!options.inPlace) await cgroup.remove().catch(() => undefined);
+      // The rules never took it: gone again, and so is a group this call made.
+      await this.dispatch({ type: 'remove', name: app.name }).catch(() => undefined);
       throw error;
     }
-    this.record({ type: 'app-added', app: app.name, detail: `policy ${app.onDrop}` });
-    // In line with transitions: an `up` handled meanwhile must see this app frozen, or it would stay frozen.
-    await this.serially(async () => { if (this.tunnel.state !== 'up') await onTunnelDown(this, [app]); });
-    return app;
-  }
-
-  /** Runs an action on the apps after every one queued before it (see `actions`). */
-  serially<T>(task: () => Promise<T>): Promise<T> {
-    return this.actions.run(task);
+    return this.apps.get(app.name) ?? app;
   }
 
   /** The exec guard's staging group, made when first asked for (see STAGING_GROUP). */
@@ -181,54 +190,55 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
    * process, or while it restarts: that app goes only with the group itself.
    */
   watchExit(app: App): void {
-    app.unwatch?.();
-    const gone = (): void => {
-      if (app.state === 'killed' && app.restart) return; // waits for the tunnel to come back
-      app.state = 'exited';
-      this.record({ type: 'app-exited', app: app.name });
-      void this.removeApp(app.name).catch((error: unknown) => this.record({ type: 'error', app: app.name, detail: String(error) }));
-    };
-    app.unwatch = app.inPlace ? app.cgroup.watchRemoved(gone) : app.cgroup.watchPopulated(gone);
+    this.unwatch(app.name);
+    const gone = (): void => this.heard({ type: 'emptied', name: app.name });
+    this.watchers.set(app.name, app.inPlace ? app.cgroup.watchRemoved(gone) : app.cgroup.watchPopulated(gone));
+  }
+
+  /** Stops watching an app's group for its end (release moves its processes out first). */
+  unwatch(name: string): void {
+    this.watchers.get(name)?.();
+    this.watchers.delete(name);
   }
 
   /** Kills what is left of an app, removes its group and rules. */
-  async removeApp(name: string): Promise<void> {
-    const app = this.apps.get(name);
-    if (!app) return;
-    app.unwatch?.();
-    await app.cgroup.thaw().catch(() => undefined);
-    if (!app.inPlace) {
-      if ((await app.cgroup.events().catch(() => ({ populated: false }))).populated) await app.cgroup.kill();
-      await app.cgroup.remove();
-    }
-    this.apps.delete(name);
-    await this.sync();
-    this.record({ type: 'app-removed', app: name });
+  removeApp(name: string): Promise<void> {
+    return this.dispatch({ type: 'remove', name });
   }
 
   /** Takes new DNS and LAN settings and re-applies the firewall. */
-  async reconfigure(settings: Pick<SupervisorOptions, 'dns' | 'lan'>): Promise<void> {
-    this.settings = { ...this.settings, ...settings };
-    await this.sync();
+  reconfigure(settings: { dns: Families; lan: Families }): Promise<void> {
+    return this.dispatch({ type: 'settings', ...settings });
   }
 
-  /** Re-applies the firewall from the current apps and tunnel (one transaction). */
-  sync(): Promise<void> {
-    return this.queue.run(async () => {
-      await applyPolicy(this.policy());
-    });
+  /** Re-applies the firewall from the current apps and tunnel (one transaction), e.g. for a unit's new group at the same path. */
+  reloadRules(): Promise<void> {
+    return this.dispatch({ type: 'settings' });
   }
 
-  /** The firewall policy for the current state (pure apart from reading this object). */
-  policy(): FirewallPolicy {
+  /** The firewall policy for a world (pure apart from reading the parent's path). */
+  policy(world: World = this.loop.current): FirewallPolicy {
     return {
-      tunnelIface: this.options.tunnelIface,
+      tunnelIface: world.tunnelIface,
       parent: this.ref(this.parent),
-      apps: [...this.apps.values()].map((a) => ({
+      apps: [...world.apps.values()].map((a) => ({
         id: a.id, name: a.name, cgroup: this.ref(a.cgroup), allowLan: a.allowLan, blocked: a.blocked,
       })),
-      dns: this.settings.dns,
-      lan: this.settings.lan,
+      dns: world.dns,
+      lan: world.lan,
+    };
+  }
+
+  /** The kernel side of the loop's actions, for the world a step produced. */
+  private effects(world: World): Effects {
+    return {
+      world,
+      sync: async () => { await applyPolicy(this.policy(world)); },
+      routeIntoTunnel: () => routeIntoTunnel(world.tunnelIface),
+      restoreRoute: (route) => (route === 'unreachable' ? ensureRouting(null) : routeIntoTunnel(world.tunnelIface)),
+      restart: async (app) => { await this.options.restart?.(app); },
+      unwatch: (name) => this.unwatch(name),
+      record: (event) => this.record(event),
     };
   }
 
@@ -248,13 +258,13 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   async stop(): Promise<void> {
     clearTimeout(this.startGrace);
     await this.options.monitor.stop();
-    for (const app of this.apps.values()) app.unwatch?.();
+    for (const name of [...this.watchers.keys()]) this.unwatch(name);
     if (this.apps.size > 0 || !this.parentGroup) return;
     // An empty staging group goes; one still holding a process keeps the rules in force for it.
     await Promise.resolve().then(() => Cgroup.open(path.join(this.parent.path, STAGING_GROUP)).remove()).catch(() => undefined);
     const others = await this.parent.children().catch(() => []);
     if (others.length > 0) return; // groups this supervisor does not own: their confinement must not lapse
-    await this.queue.run(async () => {
+    await this.loop.inTurn(async () => {
       await removeTable();
       await removeRouting();
     });
@@ -275,4 +285,13 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   private ref(group: { path: string }): { nftPath: string; level: number } {
     return { nftPath: nftCgroupPath(this.options.cgroupRoot, group.path), level: cgroupLevel(this.options.cgroupRoot, group.path) };
   }
+}
+
+/** An app's group reported empty (or, in place, removed) is so still when its turn comes; other inputs always hold. */
+async function stillHolds(input: Input, world: World): Promise<boolean> {
+  if (input.type !== 'emptied') return true;
+  const app = world.apps.get(input.name);
+  if (!app) return false;
+  if (app.inPlace) return !existsSync(app.cgroup.path);
+  return !(await app.cgroup.events().catch(() => ({ populated: false }))).populated;
 }

@@ -1,0 +1,119 @@
+import { ROUTE_TABLE } from '../firewall/policy.js';
+import type { App } from './app.js';
+import { SupervisorError } from './errors.js';
+import { onDown, onTransition } from './tunnel-steps.js';
+import type { Action, Input, Order, Step, World } from './world.js';
+import { log, restarted, unchanged, withApps, without } from './world-edit.js';
+
+/**
+ * The supervisor's one state machine (pure): from the world and one input to
+ * the next world and the actions that make the kernel match it. An app's
+ * state is written here and nowhere else; the loop (loop.ts) runs the
+ * actions in order, one input at a time. Refusals (a user's command that
+ * cannot be done) throw a SupervisorError and change nothing.
+ */
+export function step(world: World, input: Input): Step {
+  switch (input.type) {
+    case 'tunnel': return onTransition(world, input.transition);
+    case 'start-grace':
+      // A tunnel already dead at start never produces a transition: the monitor's belief stands in for one.
+      if (!input.monitorDown || world.tunnel.state !== 'unknown') return unchanged(world);
+      return onTransition(world, { state: 'down', reason: `the tunnel did not come up${input.why ? `: ${input.why}` : ''}`, at: input.at });
+    case 'tunnel-reason':
+      if (world.tunnel.state !== 'down' || world.tunnel.reason === input.reason) return unchanged(world);
+      return { world: { ...world, tunnel: { ...world.tunnel, reason: input.reason } }, actions: [log('tunnel-reason', input.reason)] };
+    case 'route': {
+      // Our table is ours alone: a default route someone removed while the tunnel is up goes back.
+      const r = input.change;
+      if (!r.deleted || r.table !== String(ROUTE_TABLE) || r.dst !== 'default' || world.tunnel.state !== 'up') return unchanged(world);
+      return { world, actions: [{ type: 'restore-route', route: r.type === 'unreachable' ? 'unreachable' : 'tunnel', what: `${r.type} default route in table ${ROUTE_TABLE}` }] };
+    }
+    case 'recovered':
+      return {
+        world: withApps(world, input.apps),
+        actions: [{ type: 'sync' }, ...input.apps.map((a) => log('app-recovered', `${a.state}, policy ${a.onDrop}`, a.name))],
+      };
+    case 'add': return onAdd(world, input.app, input.empty);
+    case 'adopted': {
+      const app = findApp(world, input.name);
+      const known = app.adoption;
+      const adoption = known ? { ...known, moved: [...known.moved, ...input.adoption.moved] } : input.adoption;
+      return { world: withApps(world, [{ ...app, adoption }]), actions: [] };
+    }
+    case 'unsafe-sockets': {
+      const app = findApp(world, input.name);
+      return {
+        world: withApps(world, [{ ...app, state: 'needs-restart' }]),
+        actions: [{ type: 'freeze', orders: [{ name: app.name, log: { type: 'app-needs-restart', detail: input.detail } }] }],
+      };
+    }
+    case 'emptied': return onEmptied(world, input.name);
+    case 'remove': {
+      const app = world.apps.get(input.name);
+      if (!app) return unchanged(world);
+      return { world: without(world, app.name), actions: [{ type: 'drop-group', app }, { type: 'sync' }, log('app-removed', undefined, app.name)] };
+    }
+    case 'settings':
+      return { world: { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan }, actions: [{ type: 'sync' }] };
+    case 'freeze': case 'thaw': case 'kill': return onCommand(world, input.type, input.name);
+  }
+}
+
+/** Looks an app up by name or refuses with a message listing what exists. */
+export function findApp(world: Pick<World, 'apps'>, name: string): App {
+  const app = world.apps.get(name);
+  if (app) return app;
+  const names = [...world.apps.keys()];
+  throw new SupervisorError(`no protected app named "${name}"`, {
+    code: 'APP_UNKNOWN', exitCode: 2,
+    hint: names.length ? `protected apps: ${names.join(', ')}` : 'no app is protected right now (ksapp status)',
+  });
+}
+
+function onAdd(world: World, app: App, empty: boolean): Step {
+  const added = withApps(world, [app]);
+  const first: Action[] = [{ type: 'sync' }, log('app-added', `policy ${app.onDrop}`, app.name)];
+  // A new app while the tunnel is not up starts under its drop policy, or an `up` would have nothing to undo.
+  if (world.tunnel.state === 'up') return { world: added, actions: first };
+  const down = onDown(added, [app], empty);
+  return { world: down.world, actions: [...first, ...down.actions] };
+}
+
+function onEmptied(world: World, name: string): Step {
+  const app = world.apps.get(name);
+  if (!app) return unchanged(world);
+  if (app.state === 'killed' && app.restartPending) {
+    if (world.tunnel.state !== 'up') return { world: withApps(world, [{ ...app, emptied: true }]), actions: [] };
+    const why = `tunnel ${world.tunnelIface} up; its killed processes have exited`;
+    return { world: withApps(world, [restarted(app)]), actions: [log('app-restart', why, name), { type: 'restart', name }] };
+  }
+  return {
+    world: without(world, name),
+    actions: [log('app-exited', undefined, name), { type: 'drop-group', app }, { type: 'sync' }, log('app-removed', undefined, name)],
+  };
+}
+
+function onCommand(world: World, command: 'freeze' | 'thaw' | 'kill', name: string): Step {
+  const app = findApp(world, name);
+  const byRequest = (type: 'app-frozen' | 'app-thawed' | 'app-killed'): Order => ({ name, log: { type, detail: 'by request' } });
+  if (command === 'freeze') {
+    // Frozen (and to be thawed by hand only) once cgroup.freeze is written, whether or not the kernel finishes in time.
+    return { world: withApps(world, [{ ...app, state: 'frozen', manualFreeze: true }]), actions: [{ type: 'freeze', orders: [byRequest('app-frozen')] }] };
+  }
+  if (command === 'kill') {
+    return { world: withApps(world, [{ ...app, state: 'killed', restartPending: false }]), actions: [{ type: 'kill', orders: [byRequest('app-killed')], wait: false }] };
+  }
+  if (world.tunnel.state === 'down' && app.onDrop === 'freeze') {
+    throw new SupervisorError(`cannot thaw ${name}: the tunnel is down (${world.tunnel.reason})`, {
+      code: 'TUNNEL_DOWN', exitCode: 1,
+      hint: 'it thaws by itself when the tunnel is back; its traffic could not leave anyway, the firewall still confines it',
+    });
+  }
+  if (app.state === 'needs-restart') {
+    throw new SupervisorError(`cannot thaw ${name}: sockets it opened before it was adopted are outside protection`, {
+      code: 'NEEDS_RESTART', exitCode: 1, hint: `restart the app: \`ksapp kill ${name}\`, then start it again (through \`ksapp run\`, or let a config rule adopt it)`,
+    });
+  }
+  const state = app.state === 'frozen' ? (app.blocked ? 'blocked' : 'running') : app.state;
+  return { world: withApps(world, [{ ...app, state, manualFreeze: false }]), actions: [{ type: 'thaw', orders: [byRequest('app-thawed')] }] };
+}

@@ -1,0 +1,76 @@
+import type { Adoption } from '../adopt/move.js';
+import type { App } from './app.js';
+import type { RouteChange, SupervisorEvent, TunnelTransition } from './types.js';
+
+/** Addresses by family, as the firewall takes them. */
+export interface Families { readonly v4: readonly string[]; readonly v6: readonly string[] }
+
+/** What the supervisor believes about its tunnel. */
+export interface TunnelView {
+  readonly state: 'up' | 'down' | 'unknown';
+  readonly since: number;
+  readonly reason: string;
+}
+
+/** Everything the supervisor decides from: written only by `step` (see machine.ts). */
+export interface World {
+  readonly tunnelIface: string;
+  readonly tunnel: TunnelView;
+  readonly apps: ReadonlyMap<string, App>;
+  readonly dns: Families;
+  readonly lan: Families;
+}
+
+/** One thing that happened, as the supervisor's loop takes it in. */
+export type Input =
+  | { readonly type: 'tunnel'; readonly transition: TunnelTransition }
+  /** A better reason for a down tunnel, no change of state. */
+  | { readonly type: 'tunnel-reason'; readonly reason: string }
+  /** The start grace ran out; the monitor's belief and why. */
+  | { readonly type: 'start-grace'; readonly monitorDown: boolean; readonly why: string | undefined; readonly at: number }
+  | { readonly type: 'route'; readonly change: RouteChange }
+  /** Apps a previous daemon left, taken back at start. */
+  | { readonly type: 'recovered'; readonly apps: readonly App[] }
+  /** A new app whose group and (for a fresh group) emptiness are known. */
+  | { readonly type: 'add'; readonly app: App; readonly empty: boolean }
+  | { readonly type: 'adopted'; readonly name: string; readonly adoption: Adoption }
+  /** Sockets from before an adoption are outside protection: frozen until restarted. */
+  | { readonly type: 'unsafe-sockets'; readonly name: string; readonly detail: string }
+  /** The app's last process exited (its in-place group was removed). */
+  | { readonly type: 'emptied'; readonly name: string }
+  | { readonly type: 'remove'; readonly name: string }
+  | { readonly type: 'settings'; readonly dns?: Families; readonly lan?: Families }
+  /** A user's command. */
+  | { readonly type: 'freeze' | 'thaw' | 'kill'; readonly name: string };
+
+/** One group to act on, and what to log once it is done. */
+export interface Order {
+  readonly name: string;
+  /** Logged after the action; a freeze that times out adds why. */
+  readonly log?: Omit<SupervisorEvent, 'at' | 'app'>;
+}
+
+/** What the loop does, in order, after a step. */
+export type Action =
+  /** Freezes, thaws or kills the groups in parallel (the reaction time is the slowest group's). */
+  | { readonly type: 'freeze' | 'thaw'; readonly orders: readonly Order[] }
+  /** Sends SIGKILL to every process; `wait`: until each group is empty (or its time-out). */
+  | { readonly type: 'kill'; readonly orders: readonly Order[]; readonly wait: boolean }
+  /** Loads the ruleset for the world as it now is (one transaction). */
+  | { readonly type: 'sync' }
+  /** Puts the tunnel's default route into our table (the kernel dropped it with the interface). */
+  | { readonly type: 'route-into-tunnel' }
+  /** Puts back a default route someone removed from our table; `what` names it for the log. */
+  | { readonly type: 'restore-route'; readonly route: 'unreachable' | 'tunnel'; readonly what: string }
+  | { readonly type: 'restart'; readonly name: string }
+  /** Stops watching the app's group, thaws it, and (unless in place) kills what is left and removes it. */
+  | { readonly type: 'drop-group'; readonly app: App }
+  | { readonly type: 'log'; readonly event: Omit<SupervisorEvent, 'at'> }
+  /** Logs a transition with the time from its detection until every action before this one was done. */
+  | { readonly type: 'reacted'; readonly state: 'up' | 'down'; readonly reason: string; readonly detectedAt?: bigint };
+
+/** The consequence of one input: the next world and what to do about it. */
+export interface Step {
+  readonly world: World;
+  readonly actions: readonly Action[];
+}
