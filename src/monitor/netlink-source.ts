@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { loadAddon } from '../native/load.js';
 import { MonitorError } from './errors.js';
+import type { RouteEvent } from './ip-monitor-parse.js';
 import type { LinkSnapshot } from './link-snapshot.js';
 import { applyEvent, linkHealth, stateFromSnapshot, type LinkState } from './link-state.js';
 import { applyToTable, decodeEvent, routeConcerns, snapshotOf, type LinkTable, type RawNetlinkEvent } from './netlink-decode.js';
@@ -119,6 +120,7 @@ export class NetlinkSource extends EventEmitter {
   // interface sends "down", the address removals and the deletion back to back.
   private onBatch(events: RawNetlinkEvent[], at: bigint): void {
     let changed = false;
+    const routes: RouteEvent[] = [];
     for (const raw of events) {
       if (raw.kind === 'failed') return this.fail(errnoName(raw.errno));
       if (raw.kind === 'overrun') {
@@ -135,7 +137,7 @@ export class NetlinkSource extends EventEmitter {
       applyToTable(this.table, raw);
       if (!event || !this.state) continue;
       if (raw.kind === 'route') {
-        if (routeConcerns(raw, this.state.ifindex)) this.emit('route', event);
+        if (event.kind === 'route' && routeConcerns(raw, this.state.ifindex)) routes.push(event);
         continue;
       }
       const result = applyEvent(this.state, event);
@@ -144,6 +146,8 @@ export class NetlinkSource extends EventEmitter {
       changed ||= result !== 'ignored';
     }
     if (changed && this.state) this.report(linkHealth(this.state), at);
+    // After the verdict: routes the kernel drops with a link going down must not queue ahead of its transition.
+    for (const event of routes) this.emit('route', event);
   }
 
   private fail(why: string): void {

@@ -72,6 +72,18 @@ export function saveApp(app: App): SavedApp {
   };
 }
 
+/**
+ * What a new supervisor takes back: the live groups under the parent (but
+ * the `skip` group), matched with what was saved, and the groups protected
+ * in place that still exist; empty leftovers are for removal.
+ */
+export async function recoverApps(parent: Cgroup, saved: readonly SavedApp[], skip: string): Promise<{ keep: App[]; remove: Cgroup[] }> {
+  const groups = (await parent.children()).filter((c) => c.path.split('/').pop() !== skip);
+  const found = await Promise.all(groups.map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
+  const { keep, remove } = reconcile(found, saved);
+  return { keep: [...keep, ...(await inPlaceSurvivors(saved))], remove };
+}
+
 /** Groups protected in place that still exist (a unit between its ExecStartPre and its main process may be empty): taken back as they were saved. */
 export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[]> {
   const apps: App[] = [];

@@ -3,14 +3,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  appCounters, applyPolicy, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable, routeIntoTunnel,
-  type FirewallPolicy,
+  appCounters, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable,
 } from '../firewall/index.js';
 import { checkAppName } from '../app-name.js';
 import { nextAppId, type App, type AppOptions } from './app.js';
-import { inPlaceSurvivors, reconcile, type SavedApp } from './reconcile.js';
+import { recoverApps, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import type { Effects } from './execute.js';
+import { kernelEffects, policyFor } from './kernel-effects.js';
+import { ExitWatchers, stillHolds } from './exit-watch.js';
 import { StateLoop } from './loop.js';
 import type { SupervisorEvent, TunnelWatch } from './types.js';
 import type { Families, Input, TunnelView, World } from './world.js';
@@ -52,8 +53,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   private parentGroup: Cgroup | undefined;
   /** The one loop, owner of the world: inputs, and the teardown of the table, one at a time. */
   private readonly loop: StateLoop;
-  /** Per app, how to stop watching its group for its end. */
-  private readonly watchers = new Map<string, () => void>();
+  private readonly watchers = new ExitWatchers();
   private startGrace: NodeJS.Timeout | undefined;
   private settle!: () => void;
   private readonly known = new Promise<void>((resolve) => { this.settle = resolve; });
@@ -64,7 +64,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     this.loop = new StateLoop({
       tunnelIface: options.tunnelIface, tunnel: { state: 'unknown', since: Date.now(), reason: 'starting' },
       apps: new Map(), dns: options.dns, lan: options.lan,
-    }, (world) => this.effects(world), (input, world) => stillHolds(input, world));
+    }, (world) => this.effects(world), stillHolds);
   }
 
   /** The protected apps, by name (read-only: only the loop changes them). */
@@ -108,11 +108,8 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     let remove: Cgroup[] = [];
     let keep: App[] = [];
     try {
-      await checkCgroupMatchSupport(this.ref(parent).nftPath, this.ref(parent).level);
-      const apps = (await parent.children()).filter((c) => path.basename(c.path) !== STAGING_GROUP);
-      const found = await Promise.all(apps.map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
-      ({ keep, remove } = reconcile(found, saved));
-      keep.push(...(await inPlaceSurvivors(saved)));
+      await checkCgroupMatchSupport(nftCgroupPath(this.options.cgroupRoot, parent.path), cgroupLevel(this.options.cgroupRoot, parent.path));
+      ({ keep, remove } = await recoverApps(parent, saved, STAGING_GROUP));
       // Rules before routing: a refused table leaves no ip rule behind, and marked packets without
       // the rule still meet the egress check.
       await this.dispatch({ type: 'recovered', apps: keep });
@@ -190,15 +187,12 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
    * process, or while it restarts: that app goes only with the group itself.
    */
   watchExit(app: App): void {
-    this.unwatch(app.name);
-    const gone = (): void => this.heard({ type: 'emptied', name: app.name });
-    this.watchers.set(app.name, app.inPlace ? app.cgroup.watchRemoved(gone) : app.cgroup.watchPopulated(gone));
+    this.watchers.watch(app, () => this.heard({ type: 'emptied', name: app.name }));
   }
 
   /** Stops watching an app's group for its end (release moves its processes out first). */
   unwatch(name: string): void {
-    this.watchers.get(name)?.();
-    this.watchers.delete(name);
+    this.watchers.unwatch(name);
   }
 
   /** Kills what is left of an app, removes its group and rules. */
@@ -216,30 +210,14 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     return this.dispatch({ type: 'settings' });
   }
 
-  /** The firewall policy for a world (pure apart from reading the parent's path). */
-  policy(world: World = this.loop.current): FirewallPolicy {
-    return {
-      tunnelIface: world.tunnelIface,
-      parent: this.ref(this.parent),
-      apps: [...world.apps.values()].map((a) => ({
-        id: a.id, name: a.name, cgroup: this.ref(a.cgroup), allowLan: a.allowLan, blocked: a.blocked,
-      })),
-      dns: world.dns,
-      lan: world.lan,
-    };
-  }
-
   /** The kernel side of the loop's actions, for the world a step produced. */
   private effects(world: World): Effects {
-    return {
-      world,
-      sync: async () => { await applyPolicy(this.policy(world)); },
-      routeIntoTunnel: () => routeIntoTunnel(world.tunnelIface),
-      restoreRoute: (route) => (route === 'unreachable' ? ensureRouting(null) : routeIntoTunnel(world.tunnelIface)),
+    return kernelEffects(world, {
+      policy: (w) => policyFor(w, this.options.cgroupRoot, this.parent.path),
       restart: async (app) => { await this.options.restart?.(app); },
       unwatch: (name) => this.unwatch(name),
       record: (event) => this.record(event),
-    };
+    });
   }
 
   /** Per-app packet counters as the kernel holds them, by app name. */
@@ -258,7 +236,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   async stop(): Promise<void> {
     clearTimeout(this.startGrace);
     await this.options.monitor.stop();
-    for (const name of [...this.watchers.keys()]) this.unwatch(name);
+    this.watchers.clear();
     if (this.apps.size > 0 || !this.parentGroup) return;
     // An empty staging group goes; one still holding a process keeps the rules in force for it.
     await Promise.resolve().then(() => Cgroup.open(path.join(this.parent.path, STAGING_GROUP)).remove()).catch(() => undefined);
@@ -281,17 +259,4 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   tunnelKnown(): Promise<void> {
     return this.known;
   }
-
-  private ref(group: { path: string }): { nftPath: string; level: number } {
-    return { nftPath: nftCgroupPath(this.options.cgroupRoot, group.path), level: cgroupLevel(this.options.cgroupRoot, group.path) };
-  }
-}
-
-/** An app's group reported empty (or, in place, removed) is so still when its turn comes; other inputs always hold. */
-async function stillHolds(input: Input, world: World): Promise<boolean> {
-  if (input.type !== 'emptied') return true;
-  const app = world.apps.get(input.name);
-  if (!app) return false;
-  if (app.inPlace) return !existsSync(app.cgroup.path);
-  return !(await app.cgroup.events().catch(() => ({ populated: false }))).populated;
 }

@@ -1,0 +1,29 @@
+import { cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
+import { applyPolicy, ensureRouting, routeIntoTunnel, type FirewallPolicy } from '../firewall/index.js';
+import type { Effects } from './execute.js';
+import type { World } from './world.js';
+
+/** The firewall policy for a world (pure). */
+export function policyFor(world: World, cgroupRoot: string, parentPath: string): FirewallPolicy {
+  const ref = (p: string): { nftPath: string; level: number } => ({ nftPath: nftCgroupPath(cgroupRoot, p), level: cgroupLevel(cgroupRoot, p) });
+  return {
+    tunnelIface: world.tunnelIface,
+    parent: ref(parentPath),
+    apps: [...world.apps.values()].map((a) => ({ id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked })),
+    dns: world.dns,
+    lan: world.lan,
+  };
+}
+
+/** The loop's effects on the kernel (rules, routes) for a world; what is not the kernel's comes from the supervisor. */
+export function kernelEffects(world: World, from: Pick<Effects, 'restart' | 'unwatch' | 'record'> & { policy(world: World): FirewallPolicy }): Effects {
+  return {
+    world,
+    sync: async () => { await applyPolicy(from.policy(world)); },
+    routeIntoTunnel: () => routeIntoTunnel(world.tunnelIface),
+    restoreRoute: (route) => (route === 'unreachable' ? ensureRouting(null) : routeIntoTunnel(world.tunnelIface)),
+    restart: from.restart,
+    unwatch: from.unwatch,
+    record: from.record,
+  };
+}
