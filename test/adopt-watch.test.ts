@@ -92,17 +92,42 @@ test('polling: a fork that execs the app a moment later is caught by the recheck
   t.diagnostic(`exec 1.6 s after the fork (recheck window 1 s): ${seen.includes(tooLate) ? 'detected' : 'missed (a limit of polling; the proc connector would see it)'}`);
 });
 
+test('polling, several rules: one shared scan reports each new process to its own rule only', { skip }, async (t) => {
+  const { old, bin } = await setup(t);
+  const bins = await Promise.all([1, 2, 3].map(async (n) => {
+    const other = `${bin}-${n}`;
+    await copyFile(bin, other);
+    await chmod(other, 0o755);
+    return other;
+  }));
+  const seen = new Map<string, number[]>(bins.map((b) => [b, []]));
+  const watchers = await Promise.all(bins.map(async (b) => {
+    const w = await watchExecs({ exe: b }, { intervalMs: 50, source: 'poll' });
+    w.on('exec', (e) => seen.get(b)!.push(e.proc.pid));
+    return w;
+  }));
+  t.after(() => { for (const w of watchers) w.close(); });
+  const pids = bins.map((b) => launch(old, [b, '30']));
+  for (const deadline = Date.now() + 5000; [...seen.values()].some((s) => s.length === 0) && Date.now() < deadline;) await delay(20);
+  assert.deepEqual(bins.map((b) => seen.get(b)), pids.map((p) => [p]), 'each rule saw its own process, once');
+  // A watcher closed leaves the others scanning.
+  watchers[0]!.close();
+  const again = launch(old, [bins[1]!, '30']);
+  for (const deadline = Date.now() + 5000; !seen.get(bins[1]!)!.includes(again) && Date.now() < deadline;) await delay(20);
+  assert.ok(seen.get(bins[1]!)!.includes(again));
+});
+
 test('the cost of polling while nothing starts (CPU of this process per second of watching)', { skip }, async (t) => {
   const procs = (await import('node:fs/promises').then((fs) => fs.readdir('/proc'))).filter((n) => /^\d+$/.test(n)).length;
-  for (const intervalMs of [25, 100, 250]) {
-    const watcher = await watchExecs({ exe: '/nonexistent/ksapp-watch-cost' }, { intervalMs, source: 'poll' });
+  for (const [intervalMs, rules] of [[25, 1], [100, 1], [250, 1], [100, 10]] as const) {
+    const watchers = await Promise.all(Array.from({ length: rules }, (_, i) => watchExecs({ exe: `/nonexistent/ksapp-watch-cost-${i}` }, { intervalMs, source: 'poll' })));
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     await delay(2000);
     const used = process.cpuUsage(cpu0);
-    watcher.close();
+    for (const w of watchers) w.close();
     const perSecond = ((used.user + used.system) / 1000) / ((Date.now() - t0) / 1000);
-    t.diagnostic(`interval ${intervalMs} ms, ${procs} processes: ${perSecond.toFixed(1)} ms CPU per second (${(perSecond / 10).toFixed(2)} % of one core)`);
+    t.diagnostic(`interval ${intervalMs} ms, ${rules} rule(s), ${procs} processes: ${perSecond.toFixed(1)} ms CPU per second (${(perSecond / 10).toFixed(2)} % of one core)`);
   }
 });
 

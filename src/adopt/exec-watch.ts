@@ -3,18 +3,20 @@
 // First choice: the kernel's process-events connector (NETLINK_CONNECTOR, PROC_EVENT_EXEC), read by
 // a small native addon, reports each exec the moment it happens. It exists only in the initial
 // network namespace and needs CAP_NET_ADMIN; where it cannot be opened, or fails later, the watcher
-// polls /proc every intervalMs instead and looks closer only at pids not seen before. A process
+// polls /proc every intervalMs instead (exec-poll.ts: one scan for all rules) and looks closer only
+// at pids not seen before. A process
 // found by a fork is rechecked for recheckMs, because a launcher forks first and execs the app a
 // moment later; a process that execs the app later than that is missed by polling (not by the
 // connector). Until detection plus adoption, the new process runs unconfined: `ksapp run` and
 // `ksapp install-launcher` have no such window.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { inspect, uptimeMs, USER_HZ, warn, type WatchSettings } from './exec-inspect.js';
+import { PollingExecWatcher } from './exec-poll.js';
 import { resolveRule } from './find.js';
-import { exeMatches, matches, type MatchRule, type ProcInfo } from './match.js';
+import type { MatchRule, ProcInfo } from './match.js';
 import { loadAddon } from '../native/load.js';
-import { isKernelThread, listPids, readExe, readStat, readStatus } from './proc.js';
+import { listPids, readStat } from './proc.js';
 
 /** A new process that matches the rule. */
 export interface ExecEvent {
@@ -49,94 +51,6 @@ export interface PollOptions {
   passwdFile?: string;
   /** 'poll' skips the connector (tests; a procRoot other than /proc always polls). */
   source?: 'auto' | 'poll';
-}
-
-/** Kernel clock ticks per second (USER_HZ), which /proc/PID/stat's start time counts. */
-const USER_HZ = 100;
-
-/** The event for `pid` when it is a live user process matching `rule`; undefined otherwise. */
-async function inspect(pid: number, rule: MatchRule, o: WatchSettings): Promise<ExecEvent | undefined> {
-  if (pid === o.self || pid === 1) return undefined;
-  const exe = await readExe(pid, o.procRoot);
-  // Every exec on the machine comes here with kernel events: most are rejected after this one readlink.
-  if (!exeMatches(exe, rule)) return undefined;
-  const stat = await readStat(pid, o.procRoot);
-  if (stat === undefined || stat.state === 'Z' || isKernelThread(stat)) return undefined;
-  const uid = rule.user === undefined ? undefined : (await readStatus(pid, o.procRoot))?.uid;
-  const proc: ProcInfo = { pid, ppid: stat.ppid, name: stat.comm, uid, exe };
-  if (!matches(proc, rule)) return undefined;
-  const now = await uptimeMs(o.procRoot);
-  return { proc, detectedAt: Date.now(), ageMs: Math.max(0, Math.round(now - (stat.startTicks * 1000) / USER_HZ)) };
-}
-
-/** Milliseconds since boot, the clock /proc/PID/stat's start times count on. */
-async function uptimeMs(procRoot: string): Promise<number> {
-  return Number((await readFile(`${procRoot}/uptime`, 'utf8')).split(' ')[0]) * 1000;
-}
-
-/** Reports a problem to whoever listens: an unheard 'error' event would throw and take the daemon down over one failed scan. */
-function warn(watcher: EventEmitter<{ exec: [ExecEvent]; error: [Error] }>, error: Error): void {
-  if (watcher.listenerCount('error') > 0) watcher.emit('error', error);
-}
-
-type WatchSettings = Required<Pick<PollOptions, 'intervalMs' | 'recheckMs' | 'self' | 'procRoot'>>;
-
-interface Seen { firstSeen: number; done: boolean }
-
-class PollingExecWatcher extends EventEmitter<{ exec: [ExecEvent]; error: [Error] }> implements ExecWatcher {
-  private readonly known = new Map<number, Seen>();
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-
-  readonly source = 'poll';
-
-  /** `sinceMs` (ms since boot): processes started from then on count as new in the first scan too. */
-  constructor(private readonly rule: MatchRule, private readonly options: WatchSettings, private readonly sinceMs = Infinity) {
-    super();
-  }
-
-  /** The first scan only records what already runs: those processes are found by find.ts, not reported here. */
-  async start(): Promise<void> {
-    const now = Date.now();
-    for (const pid of await listPids(this.options.procRoot)) {
-      const started = this.sinceMs === Infinity ? 0 : ((await readStat(pid, this.options.procRoot))?.startTicks ?? 0) * 1000 / USER_HZ;
-      if (started < this.sinceMs) this.known.set(pid, { firstSeen: now, done: true });
-    }
-    this.schedule();
-  }
-
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.scan().then(() => this.schedule(), (error: unknown) => {
-        warn(this, error as Error);
-        this.schedule();
-      });
-    }, this.options.intervalMs);
-  }
-
-  private async scan(): Promise<void> {
-    const now = Date.now();
-    const present = new Set(await listPids(this.options.procRoot));
-    for (const pid of this.known.keys()) if (!present.has(pid)) this.known.delete(pid);
-    for (const pid of present) {
-      let seen = this.known.get(pid);
-      if (seen === undefined) this.known.set(pid, (seen = { firstSeen: now, done: false }));
-      if (seen.done || this.closed) continue;
-      if (now - seen.firstSeen > this.options.recheckMs) seen.done = true;
-      const event = await inspect(pid, this.rule, this.options);
-      if (event !== undefined) {
-        seen.done = true;
-        this.emit('exec', event);
-      }
-    }
-  }
-
 }
 
 type ProcEventsAddon = { open(onEvent: (kind: number, value: number) => void): unknown; close(handle: unknown): void };
