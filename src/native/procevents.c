@@ -34,6 +34,7 @@ typedef struct {
   int fd;
   int stop_fd;
   int closed;
+  int lost; /* an event did not fit in the queue: an overrun goes before the next one (reader thread only) */
   pthread_t thread;
   napi_threadsafe_function tsfn;
 } watcher_t;
@@ -56,12 +57,32 @@ static void call_js(napi_env env, napi_value callback, void *context, void *data
   free(ev);
 }
 
-static void post(watcher_t *w, int32_t kind, int32_t value) {
+/* Events JavaScript has not taken yet, at most: a flood of execs must not grow the daemon without bound. */
+enum { MAX_QUEUED = 8192 };
+
+static int queue(watcher_t *w, int32_t kind, int32_t value) {
   event_t *ev = malloc(sizeof *ev);
-  if (ev == NULL) return;
+  if (ev == NULL) return 0;
   ev->kind = kind;
   ev->value = value;
-  if (napi_call_threadsafe_function(w->tsfn, ev, napi_tsfn_nonblocking) != napi_ok) free(ev);
+  if (napi_call_threadsafe_function(w->tsfn, ev, napi_tsfn_nonblocking) == napi_ok) return 1;
+  free(ev);
+  return 0;
+}
+
+/*
+ * Queues an exec event; one that does not fit is lost, and JavaScript hears of
+ * the loss (an overrun, as when the kernel's buffer fills) before the next one.
+ */
+static void post(watcher_t *w, int32_t kind, int32_t value) {
+  if (w->lost && !queue(w, EV_OVERRUN, 0)) return;
+  w->lost = 0;
+  if (!queue(w, kind, value)) w->lost = 1;
+}
+
+/* The thread's last word gets through: retried until JavaScript has room, or the watcher is closing. */
+static void post_failure(watcher_t *w, int err) {
+  while (!queue(w, EV_FAILED, err) && !__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE)) usleep(1000);
 }
 
 static void *reader(void *arg) {
@@ -72,7 +93,7 @@ static void *reader(void *arg) {
   for (;;) {
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      post(w, EV_FAILED, errno);
+      post_failure(w, errno);
       break;
     }
     if (fds[1].revents != 0) break;
@@ -85,7 +106,7 @@ static void *reader(void *arg) {
         post(w, EV_OVERRUN, 0);
         continue;
       }
-      post(w, EV_FAILED, errno);
+      post_failure(w, errno);
       break;
     }
     /* Only the kernel (port 0) speaks for the connector. */
@@ -122,7 +143,7 @@ static int subscribe(int fd) {
 
 static void stop(watcher_t *w) {
   if (w->closed) return;
-  w->closed = 1;
+  __atomic_store_n(&w->closed, 1, __ATOMIC_RELEASE);
   uint64_t one = 1;
   if (write(w->stop_fd, &one, sizeof one) < 0) { /* the thread also ends on a failed poll */ }
   pthread_join(w->thread, NULL);
@@ -175,7 +196,7 @@ static napi_value open_watcher(napi_env env, napi_callback_info info) {
   w->stop_fd = stop_fd;
   napi_value name;
   napi_create_string_utf8(env, "ksapp-procevents", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &w->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[0], NULL, name, MAX_QUEUED, 1, NULL, NULL, NULL, call_js, &w->tsfn) != napi_ok) {
     close(fd);
     close(stop_fd);
     free(w);

@@ -43,7 +43,8 @@
 
 enum { EV_LINK, EV_ADDR, EV_ROUTE, EV_DUMP_DONE, EV_OVERRUN, EV_FAILED };
 /* Kernel dump chunks reach 32 KiB on recent kernels; a larger buffer never truncates one. */
-enum { BUF_SIZE = 65536, MAX_RECVS_PER_BATCH = 64 };
+/* MAX_QUEUED: batches JavaScript has not taken yet, at most; past it a batch is lost and a fresh dump follows. */
+enum { BUF_SIZE = 65536, MAX_RECVS_PER_BATCH = 64, MAX_QUEUED = 64, LOST_RETRY_MS = 10 };
 
 typedef struct {
   uint8_t kind, deleted, family, prefixlen, scope, type, operstate;
@@ -65,6 +66,7 @@ typedef struct {
 
 typedef struct {
   int fd, stop_fd, closed;
+  int lost; /* a batch did not fit in the queue: the next one starts with an overrun (reader thread only) */
   uint32_t seq;
   pthread_t thread;
   napi_threadsafe_function tsfn;
@@ -334,11 +336,12 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void post(watcher_t *w, batch_t *b) {
-  if (napi_call_threadsafe_function(w->tsfn, b, napi_tsfn_nonblocking) != napi_ok) {
-    free(b->ev);
-    free(b);
-  }
+/* Queues a batch for JavaScript; returns 0 (and frees it) when the queue is full or closing. */
+static int post(watcher_t *w, batch_t *b) {
+  if (napi_call_threadsafe_function(w->tsfn, b, napi_tsfn_nonblocking) == napi_ok) return 1;
+  free(b->ev);
+  free(b);
+  return 0;
 }
 
 /* Reads what is queued now, up to a bound so a flood still reaches JavaScript in pieces. Returns an errno or 0. */
@@ -379,7 +382,15 @@ static void fail(watcher_t *w, int err) {
   }
   e->err = err;
   b->at = now_ns();
-  post(w, b);
+  /* The thread's last word gets through: retried until JavaScript has room, or the watcher is closing. */
+  while (napi_call_threadsafe_function(w->tsfn, b, napi_tsfn_nonblocking) != napi_ok) {
+    if (__atomic_load_n(&w->closed, __ATOMIC_ACQUIRE)) {
+      free(b->ev);
+      free(b);
+      return;
+    }
+    usleep(1000);
+  }
 }
 
 static void *reader(void *arg) {
@@ -389,7 +400,9 @@ static void *reader(void *arg) {
   int err = buf == NULL ? ENOMEM : request_dump(w, RTM_GETLINK);
   struct pollfd fds[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->stop_fd, .events = POLLIN}};
   while (err == 0) {
-    if (poll(fds, 2, -1) < 0) {
+    /* After a lost batch, a fresh dump is asked for as soon as JavaScript may have room, flood or no flood. */
+    int ready = poll(fds, 2, w->lost ? LOST_RETRY_MS : -1);
+    if (ready < 0) {
       if (errno != EINTR) err = errno;
       continue;
     }
@@ -400,9 +413,12 @@ static void *reader(void *arg) {
       break;
     }
     b->at = now_ns();
-    err = drain(w, &d, b, buf);
+    /* JavaScript fell behind and a batch was lost: it starts over from a fresh dump, as after a kernel overrun. */
+    if (w->lost) err = overrun(w, &d, b);
+    w->lost = 0;
+    if (err == 0) err = drain(w, &d, b, buf);
     /* What was read before the failure still goes out, in order, before the failure itself. */
-    if (b->count > 0) post(w, b);
+    if (b->count > 0) w->lost = !post(w, b);
     else {
       free(b->ev);
       free(b);
@@ -416,7 +432,7 @@ static void *reader(void *arg) {
 
 static void stop(watcher_t *w) {
   if (w->closed) return;
-  w->closed = 1;
+  __atomic_store_n(&w->closed, 1, __ATOMIC_RELEASE);
   uint64_t one = 1;
   if (write(w->stop_fd, &one, sizeof one) < 0) { /* the thread also ends on a failed poll */ }
   pthread_join(w->thread, NULL);
@@ -480,7 +496,7 @@ static napi_value open_watcher(napi_env env, napi_callback_info info) {
   w->stop_fd = stop_fd;
   napi_value name;
   napi_create_string_utf8(env, "ksapp-rtnetlink", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[0], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &w->tsfn) != napi_ok) {
+  if (napi_create_threadsafe_function(env, argv[0], NULL, name, MAX_QUEUED, 1, NULL, NULL, NULL, call_js, &w->tsfn) != napi_ok) {
     close(fd);
     close(stop_fd);
     free(w);
