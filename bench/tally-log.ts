@@ -11,7 +11,7 @@ export type ProtoTally = { -readonly [K in keyof Tally]: Tally[K] } & { tunnelBy
 
 /** Streams the internet host's log through the demo's tally, so a large log is never held whole. */
 export async function tallyLog(lab: Lab, tags: readonly string[], from: number): Promise<ProtoTally[]> {
-  const sums: ProtoTally[] = tags.map(() => ({ viaTunnel: 0, fromClient: 0, ispDns: 0, tunnelByProto: {} }));
+  const sums: ProtoTally[] = tags.map(() => ({ viaTunnel: 0, viaTunnel2: 0, fromClient: 0, ispDns: 0, tunnelByProto: {} }));
   let batch: Received[] = [];
   const flush = (): void => {
     tags.forEach((tag, i) => { const t = tally(batch, lab, tag, from); sums[i]!.viaTunnel += t.viaTunnel; sums[i]!.fromClient += t.fromClient; sums[i]!.ispDns += t.ispDns; });

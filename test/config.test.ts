@@ -46,12 +46,14 @@ function problem(text: string): string {
 
 describe('parseConfig: valid files', () => {
   test('the design example parses into ms durations and filled defaults', () => {
+    const tunnel = { interface: 'wg0', handshakeTimeout: 180_000, probe: { address: '10.66.0.1', interval: 500, failures: 3 }, holdDown: 250, maxHoldDown: 30_000 };
     const expected: Config = {
-      tunnel: { interface: 'wg0', handshakeTimeout: 180_000, probe: { address: '10.66.0.1', interval: 500, failures: 3 }, holdDown: 250, maxHoldDown: 30_000 },
+      tunnel,
+      tunnels: [tunnel],
       lan: { allow: false, ranges: [...LAN_RANGES] },
       dns: { servers: ['10.66.0.1'] },
       cgroupParent: 'ksapp',
-      apps: [{ name: 'qbittorrent', match: { exe: '/usr/bin/qbittorrent' }, onDrop: 'freeze', restart: false, allowLan: false, at: 'config.yaml:13' }],
+      apps: [{ name: 'qbittorrent', match: { exe: '/usr/bin/qbittorrent' }, onDrop: 'freeze', restart: false, allowLan: false, failback: true, at: 'config.yaml:13' }],
     };
     assert.deepEqual(parseConfig(DESIGN_EXAMPLE, 'config.yaml'), expected);
   });
@@ -59,6 +61,7 @@ describe('parseConfig: valid files', () => {
   test('an empty file, a comment-only file and a bare document marker are the empty config', () => {
     const empty: Config = {
       tunnel: { handshakeTimeout: 180_000, holdDown: 250, maxHoldDown: 30_000 },
+      tunnels: [{ handshakeTimeout: 180_000, holdDown: 250, maxHoldDown: 30_000 }],
       lan: { allow: false, ranges: [...LAN_RANGES] },
       dns: { servers: [] },
       cgroupParent: 'ksapp',
@@ -70,7 +73,7 @@ describe('parseConfig: valid files', () => {
   test('defaults inside sections: handshake timeout, probe interval and failures, app policy', () => {
     const config = parseConfig('tunnel:\n  probe: { address: "fd00::1" }\napps:\n  - { name: a, command: [a] }\n');
     assert.deepEqual(config.tunnel, { handshakeTimeout: 180_000, probe: { address: 'fd00::1', interval: 500, failures: 3 }, holdDown: 250, maxHoldDown: 30_000 });
-    assert.deepEqual(config.apps[0], { name: 'a', command: ['a'], onDrop: 'freeze', restart: false, allowLan: false });
+    assert.deepEqual(config.apps[0], { name: 'a', command: ['a'], onDrop: 'freeze', restart: false, allowLan: false, failback: true });
   });
 
   test('allowLan follows lan.allow unless the app sets it', () => {
@@ -105,6 +108,7 @@ apps:
       restart: true,
       allowLan: false,
       user: 'alice',
+      failback: true,
       at: 'config.yaml:7', // where its match is written, for messages about the rule
     });
   });
@@ -128,7 +132,7 @@ describe('parseConfig: each error with its line and column', () => {
       'config.yaml:2:3: tunnel.interfase is not a known key (did you mean "interface"?)',
       'config.yaml:3:22: lan.range is not a known key (did you mean "ranges"?)',
       'config.yaml:5:30: apps[0].onDorp is not a known key (did you mean "onDrop"?)',
-      'config.yaml:6:1: extra is not a known key (known keys: tunnel, lan, dns, cgroupParent, apps)',
+      'config.yaml:6:1: extra is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps)',
     ]);
     assert.equal(problem('cgroupparent: x\n'), 'config.yaml:1:1: cgroupparent is not a known key (did you mean "cgroupParent"?)');
   });
@@ -252,8 +256,8 @@ describe('parseConfig: each error with its line and column', () => {
       'config.yaml:1:9: tunnel must be a mapping (got a list)',
       'config.yaml:2:7: apps must be a list (got a mapping)',
     ]);
-    assert.equal(problem('- a\n- b\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, lan, dns, cgroupParent, apps (got a list)');
-    assert.equal(problem('just text\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, lan, dns, cgroupParent, apps (got "just text")');
+    assert.equal(problem('- a\n- b\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps (got a list)');
+    assert.equal(problem('just text\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps (got "just text")');
   });
 
   test('YAML syntax errors and duplicate keys are reported with their position', () => {

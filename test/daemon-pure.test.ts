@@ -52,7 +52,7 @@ test('reconcile keeps live groups with their saved policy, removes empty ones, k
     { cgroup: g('qb'), populated: true, frozen: true },
     { cgroup: g('gone'), populated: false, frozen: false },
     { cgroup: g('stranger'), populated: true, frozen: false },
-  ], saved);
+  ], saved, 'wg0');
   assert.deepEqual(remove.map((c) => c.path), ['/sys/fs/cgroup/ksapp/gone']);
   const qb = keep.find((a) => a.name === 'qb')!;
   assert.equal(qb.id, 4);
@@ -62,7 +62,7 @@ test('reconcile keeps live groups with their saved policy, removes empty ones, k
   const stranger = keep.find((a) => a.name === 'stranger')!;
   assert.equal(stranger.onDrop, 'freeze');
   assert.notEqual(stranger.id, 4);
-  assert.deepEqual(saveApp(qb), saved[0]);
+  assert.deepEqual(saveApp(qb, 'wg0'), saved[0]);
 });
 
 test('names and ids', () => {
@@ -95,11 +95,11 @@ test('one registry: an app is saved and taken back whole — its adoption and wh
   const adoption = { group: '/sys/fs/cgroup/ksapp/qb', moved: [{ pid: 41, from: '/user.slice/u.scope' }], gone: [] };
   const saved = saveApp({
     name: 'qb', id: 3, onDrop: 'freeze', allowLan: false, restart: false, uid: 1000, origin: 'run', addedAt: 5, manualFreeze: false,
-    cgroup: group, state: 'running', blocked: false, adoption, returnTo: '/sys/fs/cgroup/user.slice/u.scope',
-  });
+    cgroup: group, state: 'running', blocked: false, adoption, returnTo: '/sys/fs/cgroup/user.slice/u.scope', tunnels: ['wg0'], rides: 'wg0', failback: true,
+  }, 'wg0');
   assert.deepEqual(saved.adoption, adoption);
   assert.equal(saved.returnTo, '/sys/fs/cgroup/user.slice/u.scope');
-  const { keep } = reconcile([{ cgroup: group, populated: true, frozen: false }], [saved]);
+  const { keep } = reconcile([{ cgroup: group, populated: true, frozen: false }], [saved], 'wg0');
   assert.deepEqual(keep[0]?.adoption, adoption);
   assert.equal(keep[0]?.returnTo, '/sys/fs/cgroup/user.slice/u.scope');
 });

@@ -155,3 +155,37 @@ test('apps right below the parent are found by one map lookup; groups protected 
   assert.equal(rules[1], 'socket cgroupv2 level 3 "unified/system.slice/y.slice/y.service" goto app_4');
   assert.match(rules[2]!, /^socket cgroupv2 level 1 "unified\/ksapp" meta mark set/);
 });
+
+test('two tunnels: each app is marked in its tunnel\'s slot and may leave only through that tunnel', () => {
+  const text = rulesetFor({
+    ...base, dns: { v4: ['10.66.0.1'], v6: [] },
+    tunnels: [{ iface: 'wg1', slot: 1, dns: { v4: ['10.67.0.1'], v6: [] } }],
+    apps: [app(1), app(2, { slot: 1 })],
+  });
+  assert.match(text, /chain protect_2 \{\n\s+meta mark set 0x6b731002 ct mark set meta mark accept/);
+  const egress = text.split('chain egress_protected {')[1]!.split('\n  }')[0]!.split('\n').map((l) => l.trim()).filter(Boolean);
+  assert.deepEqual(egress, [
+    'oifname "lo" accept',
+    'oifname "wg0" meta mark vmap { 0x6b730001 : jump tx_1 }',
+    'oifname "wg0" meta mark & 0xfffff000 == 0x6b730000 accept',
+    'oifname "wg1" meta mark vmap { 0x6b731002 : jump tx_2 }',
+    'oifname "wg1" meta mark & 0xfffff000 == 0x6b731000 accept',
+    'meta mark vmap { 0x6b730001 : jump dropped_1, 0x6b731002 : jump dropped_2 }',
+    'counter name "drop_unknown" drop',
+  ]);
+  // The second tunnel's apps ask its own resolver, before the primary's rules catch the rest.
+  const nat = text.split('chain dns_redirect {')[1]!.split('\n  }')[0]!;
+  assert.ok(nat.indexOf('== 0x6b731000 ip daddr != 127.0.0.0/8 meta l4proto { tcp, udp } th dport 53 dnat ip to 10.67.0.1') < nat.indexOf('dnat ip to 10.66.0.1'));
+  assert.match(text, /oifname "wg1" masquerade/);
+  assert.match(text, /iifname != \{ "lo", "wg0", "wg1" \}/);
+  assert.equal(markFor(2, 1), 0x6b731002);
+});
+
+test('ip rules: the primary catches every protected mark; another slot only its own, looked at first', () => {
+  const rules = (xs: object[]) => JSON.stringify(xs);
+  const primary = { priority: 27507, fwmark: '0x6b730000', fwmask: '0xffff0000', table: '27507' };
+  const second = { priority: 27506, fwmark: '0x6b731000', fwmask: '0xfffff000', table: '27508' };
+  assert.equal(hasMarkRule(rules([primary]), 0), true);
+  assert.equal(hasMarkRule(rules([primary]), 1), false);
+  assert.equal(hasMarkRule(rules([primary, second]), 1), true);
+});

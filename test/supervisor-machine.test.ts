@@ -6,14 +6,16 @@ import { step, type Action, type App, type Input, type World } from '../src/supe
 
 function app(name: string, over: Partial<App> = {}): App {
   return {
-    name, id: 1, onDrop: 'freeze', allowLan: false, restart: false, uid: 0, origin: 'run', addedAt: 0,
+    name, id: 1, onDrop: 'freeze', allowLan: false, restart: false, uid: 0, origin: 'run', addedAt: 0, tunnels: ['wg0'], rides: 'wg0', failback: true,
     state: 'running', blocked: false, manualFreeze: false, cgroup: { path: `/cg/ksapp/${name}` } as App['cgroup'], ...over,
   };
 }
 
-function world(apps: App[], tunnel: World['tunnel']['state'] = 'up'): World {
+type TunnelLevel = 'up' | 'down' | 'unknown';
+
+function world(apps: App[], tunnel: TunnelLevel = 'up'): World {
   return {
-    tunnelIface: 'wg0', tunnel: { state: tunnel, since: 0, reason: 'starting' },
+    primary: 'wg0', tunnels: new Map([['wg0', { state: tunnel, since: 0, reason: 'starting', slot: 0, dns: { v4: [], v6: [] } }]]),
     apps: new Map(apps.map((a) => [a.name, a])), dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
   };
 }
@@ -28,6 +30,8 @@ function say(a: Action): string {
     case 'drop-group': return `drop ${a.app.name}`;
     case 'reacted': return `reacted ${a.state}`;
     case 'restore-route': return `restore ${a.route}`;
+    case 'route-into-tunnel': return `route-into ${a.iface}`;
+    case 'forget-flows': return `forget ${a.marks.map((m) => m.toString(16)).join(',')}`;
     default: return a.type;
   }
 }
@@ -43,8 +47,8 @@ function run(w: World, inputs: Input[]): { world: World; actions: string[] } {
   return { world: w, actions };
 }
 
-const down = (reason = 'wg0 deleted'): Input => ({ type: 'tunnel', transition: { state: 'down', reason, at: 1 } });
-const up: Input = { type: 'tunnel', transition: { state: 'up', reason: 'all sources healthy', at: 2 } };
+const down = (reason = 'wg0 deleted'): Input => ({ type: 'tunnel', iface: 'wg0', transition: { state: 'down', reason, at: 1 } });
+const up: Input = { type: 'tunnel', iface: 'wg0', transition: { state: 'up', reason: 'all sources healthy', at: 2 } };
 const states = (w: World): Record<string, string> => Object.fromEntries([...w.apps.values()].map((a) => [a.name, a.state]));
 
 test('down: each policy in one step (freezes together, kills waited for, blocks in one transaction); up undoes it', () => {
@@ -52,10 +56,10 @@ test('down: each policy in one step (freezes together, kills waited for, blocks 
   const d = run(w, [down()]);
   assert.deepEqual(states(d.world), { qb: 'frozen', dl: 'killed', br: 'blocked' });
   assert.deepEqual(d.actions, ['freeze qb', 'kill dl and wait', 'sync', 'log app-blocked br', 'reacted down']);
-  assert.equal(d.world.tunnel.reason, 'wg0 deleted');
+  assert.equal(d.world.tunnels.get('wg0')?.reason, 'wg0 deleted');
   const u = run(d.world, [up]);
   assert.deepEqual(states(u.world), { qb: 'running', dl: 'running', br: 'running' });
-  assert.deepEqual(u.actions, ['route-into-tunnel', 'sync', 'thaw qb', 'log app-unblocked br', 'reacted up']);
+  assert.deepEqual(u.actions, ['route-into wg0', 'sync', 'thaw qb', 'log app-unblocked br', 'reacted up']);
 });
 
 test('the same state twice is no transition: nothing to do', () => {
@@ -85,7 +89,7 @@ test('kill + restart: emptied while still down waits for up, and restarts then',
   const r = run(w, [down(), { type: 'emptied', name: 'dl' }]);
   assert.deepEqual(r.actions, ['kill dl and wait', 'reacted down']);
   assert.equal(r.world.apps.get('dl')?.emptied, true);
-  assert.deepEqual(run(r.world, [up]).actions, ['route-into-tunnel', 'log app-restart dl', 'restart dl', 'reacted up']);
+  assert.deepEqual(run(r.world, [up]).actions, ['route-into wg0', 'log app-restart dl', 'restart dl', 'reacted up']);
 });
 
 test('flapping during a kill: one kill, one restart, never a second instance', () => {
@@ -130,7 +134,7 @@ test('an app added while the tunnel is not up starts under its policy; a fresh k
   const f = run(w, [{ type: 'add', app: app('qb'), empty: true }]);
   assert.deepEqual(f.actions, ['sync', 'log app-added qb', 'freeze qb']);
   const k = run(w, [{ type: 'add', app: app('dl', { onDrop: 'kill', restart: true }), empty: true }, up]);
-  assert.deepEqual(k.actions, ['sync', 'log app-added dl', 'route-into-tunnel', 'reacted up']);
+  assert.deepEqual(k.actions, ['sync', 'log app-added dl', 'route-into wg0', 'reacted up']);
   assert.equal(k.world.apps.get('dl')?.state, 'running', 'may run now, and the next loss kills it');
   const inPlace = run(w, [{ type: 'add', app: app('unit', { onDrop: 'kill', inPlace: '/cg/system.slice/x.service' }), empty: false }]);
   assert.deepEqual(inPlace.actions, ['sync', 'log app-added unit', 'kill unit and wait']);
@@ -151,16 +155,16 @@ test('an app whose group empties is removed; its rules go in the same step', () 
 
 test('start grace: a tunnel never seen up counts as down, with the monitor\'s reason; once known, nothing', () => {
   const w = world([app('qb')], 'unknown');
-  const r = run(w, [{ type: 'start-grace', monitorDown: true, why: 'wg0 does not exist', at: 5 }]);
-  assert.equal(r.world.tunnel.reason, 'the tunnel did not come up: wg0 does not exist');
+  const r = run(w, [{ type: 'start-grace', iface: 'wg0', monitorDown: true, why: 'wg0 does not exist', at: 5 }]);
+  assert.equal(r.world.tunnels.get('wg0')?.reason, 'the tunnel did not come up: wg0 does not exist');
   assert.deepEqual(r.actions, ['freeze qb', 'reacted down']);
-  assert.deepEqual(run(world([app('qb')], 'up'), [{ type: 'start-grace', monitorDown: true, why: undefined, at: 5 }]).actions, []);
+  assert.deepEqual(run(world([app('qb')], 'up'), [{ type: 'start-grace', iface: 'wg0', monitorDown: true, why: undefined, at: 5 }]).actions, []);
 });
 
 test('a better reason while down is logged once; while up it is ignored', () => {
-  const r = run(world([], 'down'), [{ type: 'tunnel-reason', reason: 'wg0 deleted' }, { type: 'tunnel-reason', reason: 'wg0 deleted' }]);
+  const r = run(world([], 'down'), [{ type: 'tunnel-reason', iface: 'wg0', reason: 'wg0 deleted' }, { type: 'tunnel-reason', iface: 'wg0', reason: 'wg0 deleted' }]);
   assert.deepEqual(r.actions, ['log tunnel-reason']);
-  assert.deepEqual(run(world([], 'up'), [{ type: 'tunnel-reason', reason: 'x' }]).actions, []);
+  assert.deepEqual(run(world([], 'up'), [{ type: 'tunnel-reason', iface: 'wg0', reason: 'x' }]).actions, []);
 });
 
 test('our default route removed while up is put back; while down, or another table, nothing', () => {
@@ -176,4 +180,10 @@ test('adoptions add up: a second adoption into the same app keeps the first one\
     { type: 'adopted', name: 'qb', adoption: { ...first, moved: [{ pid: 2, from: '/b' }] } as never },
   ]);
   assert.deepEqual(r.world.apps.get('qb')?.adoption?.moved, [{ pid: 1, from: '/a' }, { pid: 2, from: '/b' }]);
+});
+
+test('ids are given in turn: two apps added at once never share one (it is their packet mark); a taken name is refused', () => {
+  const r = run(world([]), [{ type: 'add', app: app('a', { id: 0 }), empty: true }, { type: 'add', app: app('b', { id: 0 }), empty: true }]);
+  assert.deepEqual([...r.world.apps.values()].map((a) => [a.name, a.id]), [['a', 1], ['b', 2]]);
+  assert.throws(() => step(r.world, { type: 'add', app: app('a', { id: 0 }), empty: true }), { code: 'APP_EXISTS' });
 });

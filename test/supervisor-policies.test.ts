@@ -31,20 +31,21 @@ function fakeApp(name: string, over: Partial<App>, g: FakeGroup): App {
     events: async () => ({ populated: false, frozen: false }),
   };
   return {
-    name, id: 1, onDrop: 'freeze', allowLan: false, restart: false, uid: 0, origin: 'run', addedAt: 0,
+    name, id: 1, onDrop: 'freeze', allowLan: false, restart: false, uid: 0, origin: 'run', addedAt: 0, tunnels: ['wg0'], rides: 'wg0', failback: true,
     state: 'running', blocked: false, manualFreeze: false, cgroup: cgroup as unknown as App['cgroup'], ...over,
   };
 }
 
-function fakeLoop(apps: App[], tunnel: World['tunnel']['state'] = 'up') {
+function fakeLoop(apps: App[], tunnel: 'up' | 'down' | 'unknown' = 'up') {
   const events: Array<Omit<SupervisorEvent, 'at'>> = [];
   const restarted: string[] = [];
   const world: World = {
-    tunnelIface: 'wg0', tunnel: { state: tunnel, since: 0, reason: tunnel === 'up' ? 'all sources healthy' : 'wg0 deleted' },
+    primary: 'wg0', tunnels: new Map([['wg0', { state: tunnel, since: 0, reason: tunnel === 'up' ? 'all sources healthy' : 'wg0 deleted', slot: 0, dns: { v4: [], v6: [] } }]]),
     apps: new Map(apps.map((a) => [a.name, a])), dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
   };
   const effects = (w: World): Effects => ({
     world: w, sync: async () => undefined, routeIntoTunnel: async () => undefined, restoreRoute: async () => undefined,
+    ensureRouting: async () => undefined, forgetFlows: async () => undefined,
     restart: async (app) => { restarted.push(app.name); }, unwatch: () => undefined, record: (e) => { events.push(e); },
   });
   const loop = new StateLoop(world, effects);
@@ -52,8 +53,8 @@ function fakeLoop(apps: App[], tunnel: World['tunnel']['state'] = 'up') {
   return { loop, events, restarted, app };
 }
 
-const down = { type: 'tunnel', transition: { state: 'down', reason: 'wg0 deleted', at: 1 } } as const;
-const up = { type: 'tunnel', transition: { state: 'up', reason: 'all sources healthy', at: 2 } } as const;
+const down = { type: 'tunnel', iface: 'wg0', transition: { state: 'down', reason: 'wg0 deleted', at: 1 } } as const;
+const up = { type: 'tunnel', iface: 'wg0', transition: { state: 'up', reason: 'all sources healthy', at: 2 } } as const;
 
 test('a freeze that times out (a process in D state) still counts as frozen, and the tunnel coming back thaws it', async () => {
   const g: FakeGroup = { freezeFails: true, calls: [] };

@@ -21,10 +21,10 @@ export interface GlobalOptions {
 
 /** A parsed command line. */
 export type Command = GlobalOptions & (
-  | { kind: 'run'; name?: string; tunnel?: string; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
+  | { kind: 'run'; name?: string; tunnel?: string; tunnels?: string[]; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
-  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy; persist: boolean }
+  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy; persist: boolean; tunnel?: string; tunnels?: string[] }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
   | { kind: 'install-launcher'; name: string; desktop?: string }
@@ -43,7 +43,7 @@ const PER_COMMAND: Record<string, Options> = {
   daemon: { foreground: { type: 'boolean' }, 'exit-when-idle': { type: 'boolean' }, tunnel: { type: 'string' }, dns: { type: 'string', multiple: true } },
   status: { json: { type: 'boolean' } },
   doctor: { json: { type: 'boolean' } },
-  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' }, persist: { type: 'boolean' } },
+  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' }, persist: { type: 'boolean' }, tunnel: { type: 'string' } },
   release: {}, freeze: {}, thaw: {}, kill: {}, start: {},
   tui: { once: { type: 'boolean' } },
   'install-launcher': { desktop: { type: 'string' } },
@@ -82,7 +82,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (positionals.length > 0) throw new UsageError(`run: unexpected "${positionals[0]}" before --`, 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       if (dashdash === -1 || tail.length === 0) throw new UsageError('run: missing `-- COMMAND`', 'put the command after --: ksapp run [options] -- COMMAND [ARGS...]');
       return {
-        ...global, kind, name: appName(kind, str('name')), tunnel: tunnelName(str('tunnel')), onDrop: dropPolicy(str('on-drop')),
+        ...global, kind, name: appName(kind, str('name')), ...tunnelList(str('tunnel')), onDrop: dropPolicy(str('on-drop')),
         allowLan: v['allow-lan'] === true, restart: v.restart === true, dns: dnsList(v.dns as string[] | undefined), asRoot: v['as-root'] === true, noWait: v['no-wait'] === true, command: tail,
       };
     }
@@ -95,7 +95,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (persist && str('unit') === undefined) throw new UsageError('protect: --persist goes with --unit (it makes the unit start confined from now on)');
       const unitProblem = persist ? unitNameProblem(str('unit')!) : undefined;
       if (unitProblem) throw new UsageError(`protect: --unit ${unitProblem}`, 'give the full unit name, e.g. qbittorrent-nox.service');
-      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')), persist };
+      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')), persist, ...tunnelList(str('tunnel')) };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;
@@ -132,6 +132,25 @@ function tunnelName(name: string | undefined): string | undefined {
   const problem = name === undefined ? undefined : ifaceNameProblem(name);
   if (problem) throw new UsageError(`--tunnel ${problem}`, 'name it as `ip link` shows it, e.g. wg0');
   return name;
+}
+
+/**
+ * --tunnel A,B: an app's tunnel, or its failover order. `tunnel` is the
+ * first (the one a daemon started for it watches first); `tunnels`, given
+ * with two or more, the whole order (see `tunnelsOf`).
+ */
+function tunnelList(value: string | undefined): { tunnel?: string; tunnels?: string[] } {
+  if (value === undefined) return {};
+  const tunnels = value.split(',').map((t) => t.trim());
+  for (const t of tunnels) tunnelName(t);
+  const twice = tunnels.find((t, i) => tunnels.indexOf(t) !== i);
+  if (twice !== undefined) throw new UsageError(`--tunnel names ${twice} twice`, 'give each tunnel once, in the order the app should try them: --tunnel wg0,wg1');
+  return tunnels.length > 1 ? { tunnel: tunnels[0]!, tunnels } : { tunnel: tunnels[0]! };
+}
+
+/** An app's tunnels as the command line gave them, undefined for the daemon's primary. */
+export function tunnelsOf(cmd: { tunnel?: string; tunnels?: string[] }): string[] | undefined {
+  return cmd.tunnels ?? (cmd.tunnel === undefined ? undefined : [cmd.tunnel]);
 }
 
 function dnsList(values: string[] | undefined): string[] {

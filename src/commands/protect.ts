@@ -1,5 +1,5 @@
 import { describeLeftOut } from '../adopt/index.js';
-import type { Command } from '../cli/args.js';
+import { tunnelsOf, type Command } from '../cli/args.js';
 import type { ProtectResult } from '../daemon/protect.js';
 import { connectOrStart } from '../daemon/autostart.js';
 import { DEFAULT_CONFIG_FILE } from '../config/index.js';
@@ -46,6 +46,7 @@ export async function protectCommand(cmd: ProtectCommand): Promise<number> {
   try {
     const result = await client.request<ProtectResult>({
       op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, name: cmd.name, onDrop: cmd.onDrop,
+      ...(tunnelsOf(cmd) ? { tunnels: tunnelsOf(cmd) } : {}),
     });
     process.stdout.write(`${formatProtect(result)}\n`);
     if (cmd.persist && cmd.unit !== undefined) await persistUnit(cmd.unit, result.name, cmd);

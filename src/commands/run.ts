@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import path from 'node:path';
-import type { Command } from '../cli/args.js';
+import { tunnelsOf, type Command } from '../cli/args.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectOrStart } from '../daemon/autostart.js';
 import { KsappError } from '../errors.js';
@@ -48,17 +48,18 @@ export async function runCommand(cmd: RunCommand): Promise<number> {
     const waitTunnel = new Promise<void>((resolve) => { tunnelUp = resolve; });
     await client.subscribe((m: StreamMessage) => {
       if (m.type !== 'event') return;
-      if (m.event.type === 'tunnel-up') tunnelUp?.();
+      // Any tunnel of its list coming up lets a killed app start (the daemon moves it there).
+      if (m.event.type === 'tunnel-up' && (m.event.tunnel === undefined || tunnelsOf(cmd) === undefined || tunnelsOf(cmd)!.includes(m.event.tunnel))) tunnelUp?.();
       const line = stateLine(m.event, reg.name);
       if (line) process.stderr.write(`ksapp: ${line}\n`);
       if (m.event.type === 'app-restart' && m.event.app === reg.name) restart?.();
     }, { status: false });
-    const { line, refusal } = startNotice(reg, cmd.onDrop, cmd.noWait, cmd.tunnel);
+    const { line, refusal } = startNotice(reg, cmd.onDrop, cmd.noWait, tunnelsOf(cmd));
     if (refusal) throw refusal;
     if (line) process.stderr.write(`ksapp: ${line}\n`);
     // Under `kill` a lost tunnel means no process at all: the app starts once the tunnel is there.
     // (Asked again now that events flow, so a tunnel that came back in between is not waited for.)
-    if (line && cmd.onDrop === 'kill' && (await client.request<Status>({ op: 'status' })).tunnel.state !== 'up') await waitTunnel;
+    if (line && cmd.onDrop === 'kill' && (await client.request<Status>({ op: 'status' })).apps.find((a) => a.name === reg.name)?.state === 'killed') await waitTunnel;
     const user = invokingUser(process.env, process.getuid?.() ?? -1);
     client.onClose(() => {
       if (!closing) process.stderr.write('ksapp: lost the daemon; the app stays confined by the firewall, but is no longer frozen on tunnel loss\n');
@@ -94,7 +95,7 @@ async function registerApp(cmd: RunCommand, executable: string): Promise<{ clien
     try {
       const reg = await client.request<Registration>({
         op: 'register', name: cmd.name, onDrop: cmd.onDrop, allowLan: cmd.allowLan, restart: cmd.restart,
-        uid: user?.uid ?? 0, command: [executable, ...cmd.command.slice(1)], cwd: process.cwd(),
+        uid: user?.uid ?? 0, command: [executable, ...cmd.command.slice(1)], cwd: process.cwd(), ...(tunnelsOf(cmd) ? { tunnels: tunnelsOf(cmd) } : {}),
       });
       const problem = registrationProblem(reg, await cgroupRoot());
       if (problem) {

@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { configSchema } from './config-schema.js';
 import { ConfigError } from './errors.js';
-import type { AppConfig, Config } from './types.js';
+import { primaryFirst } from './tunnels.js';
+import type { AppConfig, Config, TunnelConfig } from './types.js';
 import { validateDocument } from './validate.js';
 
 // A config is a few kilobytes; anything much larger is a wrong path, not a config.
@@ -16,7 +17,8 @@ export function parseConfig(text: string, fileName = 'config.yaml'): Config {
   const { value, issues } = validateDocument(doc, lines, configSchema);
   if (issues.length > 0) throw new ConfigError(fileName, issues);
   // With no issues the walker produced exactly the shape configSchema describes, defaults included.
-  const config = value as Config;
+  const written = value as Omit<Config, 'tunnel' | 'tunnels'> & { tunnel?: TunnelConfig; tunnels?: TunnelConfig[] };
+  const config: Config = { ...written, ...primaryFirst(written.tunnel, written.tunnels) };
   config.apps = config.apps.map((app: AppConfig, i) => {
     // Where the rule is written, so a rule the daemon cannot carry out is named as `file:line`.
     const node = doc.getIn(['apps', i, 'match'], true) as { range?: [number, number, number] } | undefined;

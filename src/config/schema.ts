@@ -37,6 +37,8 @@ export interface ListSchema {
   kind: 'list';
   items: Schema;
   minItems?: number;
+  /** A lone scalar item stands for a list of one (`tunnel: wg0` for `tunnel: [wg0]`). */
+  single?: boolean;
   check?: (value: unknown[], report: Report) => void;
 }
 

@@ -13,7 +13,17 @@ export interface ProbeConfig {
   failures: number;
 }
 
-/** The tunnel to watch. */
+/** How the daemon re-establishes a tunnel that is down; durations in milliseconds. */
+export interface ReconnectConfig {
+  /** argv run to bring the tunnel up (`[wg-quick, up, wg1]`); never run through a shell. */
+  command: string[];
+  /** Time between attempts. */
+  every: number;
+  /** How long one attempt may run before it is stopped. */
+  timeout: number;
+}
+
+/** A tunnel to watch. */
 export interface TunnelConfig {
   /** Interface name; undefined means auto-detect the single wg* or tun* interface. */
   interface?: string;
@@ -24,6 +34,11 @@ export interface TunnelConfig {
   holdDown: number;
   /** Cap of the doubled hold-down (ms). */
   maxHoldDown: number;
+  /** Resolvers inside this tunnel its apps' DNS is sent to; undefined means `dns.servers`. */
+  dns?: string[];
+  /** Multi-hop: this tunnel's endpoint is reached through that tunnel (the interface of another configured tunnel). */
+  via?: string;
+  reconnect?: ReconnectConfig;
 }
 
 /** Direct LAN access for protected apps. */
@@ -64,13 +79,20 @@ export interface AppConfig {
   allowLan: boolean;
   /** User to run `command` as: user name or numeric uid as a string. */
   user?: string;
+  /** Its tunnel, or a failover order (first = preferred), as interface names; undefined means the primary tunnel. */
+  tunnel?: string[];
+  /** Move back to an earlier tunnel of its list when that one is healthy again. */
+  failback: boolean;
   /** Where its `match` is written (`config.yaml:12`), for messages about the rule. */
   at?: string;
 }
 
 /** A validated config with every default filled; durations are milliseconds. */
 export interface Config {
+  /** The primary tunnel: apps without a `tunnel` of their own use it. Always `tunnels[0]`. */
   tunnel: TunnelConfig;
+  /** Every configured tunnel, the primary first; only the primary may lack `interface` (auto-detect). */
+  tunnels: TunnelConfig[];
   lan: LanConfig;
   dns: DnsConfig;
   /** Relative cgroup path the app groups are created under. */
@@ -90,5 +112,9 @@ export const DEFAULT_MAX_HOLD_DOWN_MS = 30_000;
 export const DEFAULT_PROBE_INTERVAL_MS = 500;
 /** Default number of consecutive lost probes that mean down. */
 export const DEFAULT_PROBE_FAILURES = 3;
+/** Default time between two attempts to bring a tunnel back up. */
+export const DEFAULT_RECONNECT_EVERY_MS = 10_000;
+/** Default time one attempt to bring a tunnel back up may run. */
+export const DEFAULT_RECONNECT_TIMEOUT_MS = 30_000;
 /** Default cgroup parent of app groups. */
 export const DEFAULT_CGROUP_PARENT = 'ksapp';

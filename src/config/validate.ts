@@ -95,8 +95,14 @@ function walkObject(node: unknown, schema: ObjectSchema, path: string, offset: n
 }
 
 function walkList(node: unknown, schema: ListSchema, path: string, offset: number, ctx: Walk): unknown {
+  const single = schema.single === true && schema.items.kind === 'scalar' ? schema.items : undefined;
+  if (single !== undefined && isScalar(node)) {
+    const item = walk(node, single, path, offset, ctx);
+    return item === INVALID ? INVALID : [item];
+  }
   if (!isSeq(node)) {
-    issue(ctx, path, offset, `must be a list (got ${describe(node)})`);
+    const what = single === undefined ? 'a list' : `${single.expected} or a list of them`;
+    issue(ctx, path, offset, `must be ${what} (got ${describe(node)})`);
     return INVALID;
   }
   const out = node.items.map((item, i) => walk(item, schema.items, `${path}[${i}]`, startOf(item) ?? offset, ctx));

@@ -100,10 +100,10 @@ export class AutoAdopter {
         const owner = (await readStatus(pids[0]!))?.uid ?? 0;
         const target = existing ?? (await this.sup.addApp({
           name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: false, uid: owner, origin: 'config',
+          ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback,
         }));
-        await adoptInto(this.sup, this.root, target, pids, !existing, ` (pid ${pids.join(',')} ${when}; adopted in ${Date.now() - started} ms)`);
         // Release puts a process back where it was before the guard staged it, not into staging.
-        if (staged) target.adoption?.moved.forEach((m) => { if (pids.includes(m.pid)) m.from = staged.from; });
+        await adoptInto(this.sup, this.root, target, pids, !existing, ` (pid ${pids.join(',')} ${when}; adopted in ${Date.now() - started} ms)`, undefined, staged?.from);
       } catch (error) {
         // A short-lived instance the guard staged ran its whole life confined: nothing to report.
         if (staged && (error as { code?: string }).code === 'ADOPT_ALL_GONE') return;

@@ -54,6 +54,10 @@ export function settingsNeedingRestart(before: Config, after: Config, iface: { i
   for (const key of ['handshakeTimeout', 'probe', 'holdDown', 'maxHoldDown'] as const) {
     if (!same(before.tunnel[key], after.tunnel[key])) changed.push(`tunnel.${key}`);
   }
+  for (const key of ['dns', 'via', 'reconnect'] as const) {
+    if (!same(before.tunnel[key], after.tunnel[key])) changed.push(`tunnel.${key}`);
+  }
+  if (!same(before.tunnels.slice(1), after.tunnels.slice(1))) changed.push('tunnels');
   if (before.cgroupParent !== after.cgroupParent) changed.push('cgroupParent');
   return changed;
 }

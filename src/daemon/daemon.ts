@@ -3,7 +3,7 @@ import path from 'node:path';
 import { cgroupRoot } from '../../cgroups/index.js';
 import { requireInterfaceName } from '../commands/tunnel-check.js';
 import { splitFamilies } from '../config/index.js';
-import type { Config } from '../config/index.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, type Config, type TunnelConfig } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
 import type { Status } from '../ipc/protocol.js';
 import { StatusStream } from './stream.js';
@@ -43,14 +43,15 @@ export interface DaemonOptions {
 export class Daemon {
   readonly runDir: string;
   private sup!: Supervisor;
-  private monitor!: TunnelMonitor;
+  /** Every tunnel's monitor, the primary's too, by interface. */
+  private readonly monitors = new Map<string, TunnelMonitor>();
   private server!: IpcServer;
   private config!: Config;
   private configError: string | null = null;
   private readonly log: EventLog;
   private readonly stream = new StatusStream(() => this.status(), () => this.checkIdle());
   // Concurrent and back-to-back status requests share one build (one `nft` run), keyed by the newest event.
-  private readonly statusCache = new StatusCache(() => collectStatus(this.sup, this.monitor, this.iface, this.log, {
+  private readonly statusCache = new StatusCache(() => collectStatus(this.sup, this.monitors, this.iface, this.log, {
     daemon: { pid: process.pid, startedAt: this.startedAt, socket: this.opts.socketPath },
     config: { file: this.opts.configFile ?? null, error: this.configError },
     rules: this.adopter?.ruleGuards() ?? [],
@@ -101,12 +102,10 @@ export class Daemon {
     await ensureOwnDir(this.runDir);
     this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     const root = await cgroupRoot();
-    const probe = this.config.tunnel.probe;
-    this.monitor = new TunnelMonitor({
-      iface: this.iface, handshakeTimeoutMs: this.config.tunnel.handshakeTimeout,
-      holdMs: this.config.tunnel.holdDown, maxHoldMs: this.config.tunnel.maxHoldDown,
-      probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
-    });
+    const primary = this.monitorFor(this.iface, this.config.tunnel);
+    const more = this.config.tunnels.slice(1).filter((t) => t.interface !== undefined && t.interface !== this.iface).map((t) => ({
+      iface: t.interface!, monitor: this.monitorFor(t.interface!, t), ...(t.via ? { via: t.via } : {}), ...(t.dns?.length ? { dns: splitFamilies(t.dns) } : {}),
+    }));
     const cgroupParent = await appParent(root, this.config.cgroupParent);
     // Locks of daemons killed without their teardown would otherwise pile up in /run/ksapp.
     await sweepStaleLocks();
@@ -120,7 +119,9 @@ export class Daemon {
     };
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
-      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: this.monitor,
+      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: primary, moreTunnels: more,
+      // A tunnel an app names that the config does not list is watched with the default settings.
+      watchTunnel: (iface) => this.monitorFor(iface, { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS, holdDown: DEFAULT_HOLD_DOWN_MS, maxHoldDown: DEFAULT_MAX_HOLD_DOWN_MS }),
       restart: (app) => this.restartConfigApp(app),
     });
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
@@ -168,6 +169,17 @@ export class Daemon {
   /** The current status, as `ksapp status --json` prints it. */
   status(): Promise<Status> {
     return this.statusCache.get(this.log.latest(1)[0]);
+  }
+
+  /** A tunnel's monitor from its settings, kept for status. */
+  private monitorFor(iface: string, t: Pick<TunnelConfig, 'handshakeTimeout' | 'holdDown' | 'maxHoldDown' | 'probe'>): TunnelMonitor {
+    const probe = t.probe;
+    const monitor = new TunnelMonitor({
+      iface, handshakeTimeoutMs: t.handshakeTimeout, holdMs: t.holdDown, maxHoldMs: t.maxHoldDown,
+      probe: probe && { address: probe.address, intervalMs: probe.interval, failures: probe.failures },
+    });
+    this.monitors.set(iface, monitor);
+    return monitor;
   }
 
   /** Config apps the kill switch killed come back with their command when the tunnel does (`ksapp run` apps are restarted by their client). */
@@ -231,7 +243,7 @@ export class Daemon {
         if (!this.sup || (this.stopping && this.sup.apps.size === 0)) break;
         await writeState(this.stateFile, {
           version: 1, cgroupParent: this.config.cgroupParent,
-          apps: [...this.sup.apps.values()].map(saveApp),
+          apps: [...this.sup.apps.values()].map((a) => saveApp(a, this.iface)),
         }).catch(() => undefined);
       } while (this.saveAgain);
       this.saving = undefined; // in the same tick as the last check, so no request falls between

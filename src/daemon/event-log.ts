@@ -24,11 +24,11 @@ export class EventLog {
     return this.recent.slice(-count);
   }
 
-  /** The last reaction time recorded for a tunnel transition, ms. */
-  lastReactionMs(): number | null {
+  /** The last reaction time recorded for a transition of this tunnel (of any, without one), ms. */
+  lastReactionMs(tunnel?: string): number | null {
     for (let i = this.recent.length - 1; i >= 0; i--) {
       const e = this.recent[i]!;
-      if ((e.type === 'tunnel-down' || e.type === 'tunnel-up') && e.reactionMs !== undefined) return e.reactionMs;
+      if ((e.type === 'tunnel-down' || e.type === 'tunnel-up') && e.reactionMs !== undefined && (tunnel === undefined || e.tunnel === undefined || e.tunnel === tunnel)) return e.reactionMs;
     }
     return null;
   }

@@ -6,20 +6,22 @@ import type { Registration, Request, StreamMessage } from '../ipc/protocol.js';
 import { defaultAppName, findApp, freezeApp, killApp, SupervisorError, thawApp, uniqueName, type Supervisor } from '../supervisor/index.js';
 import { authorize } from './authorize.js';
 import { clearMarks, procCgroup, readStat, readStatus, release } from '../adopt/index.js';
-import { markFor } from '../firewall/index.js';
 import { protect } from './protect.js';
+import { requireWatchedFor } from './tunnel-rights.js';
 import { withinAppQuota } from './quota.js';
 import type { Config } from '../config/index.js';
 import { configUser, startConfigApp } from './start-app.js';
 
-/** The tunnel as a new app meets it: known once the daemon's first verdict is in (at most its start grace). */
-async function tunnelFacts(sup: Supervisor): Promise<NonNullable<Registration['tunnel']>> {
-  await sup.tunnelKnown();
-  const iface = sup.options.tunnelIface;
-  if (sup.tunnel.state === 'up') return { interface: iface, state: 'up', reason: sup.tunnel.reason, exists: true, tunnelsHere: [] };
+/** The app's tunnel as the new app meets it: known once that tunnel's first verdict is in (at most its start grace). */
+async function tunnelFacts(sup: Supervisor, name: string): Promise<NonNullable<Registration['tunnel']>> {
+  const first = sup.apps.get(name)?.tunnels[0] ?? sup.options.tunnelIface;
+  await sup.tunnelKnown(first);
+  const iface = sup.apps.get(name)?.rides ?? first;
+  const t = sup.tunnels.get(iface) ?? { state: 'unknown' as const, reason: 'not watched' };
+  if (t.state === 'up') return { interface: iface, state: 'up', reason: t.reason, exists: true, tunnelsHere: [] };
   // Only a user waiting for a tunnel needs to know what exists (a typo shows); an up tunnel costs no `ip` run.
   const names = await TunnelMonitor.interfaceNames();
-  return { interface: iface, state: 'down', reason: sup.tunnel.reason, exists: names.includes(iface), tunnelsHere: names.filter((n) => /^(wg|tun|tap)/.test(n)) };
+  return { interface: iface, state: 'down', reason: t.reason, exists: names.includes(iface), tunnelsHere: names.filter((n) => /^(wg|tun|tap)/.test(n)) };
 }
 
 /** What the handler needs from the daemon around it. */
@@ -127,14 +129,15 @@ export class DaemonHandler implements RequestHandler {
     const name = r.name ?? uniqueName(defaultAppName(r.command?.[0] ?? 'app'), (n) => sup.apps.has(n));
     // Where release puts its processes: the group its launcher came from (saved with the app, so a restart keeps it).
     const from = await procCgroup(session.peer.pid);
+    requireWatchedFor(sup, r.tunnels, session.peer.uid);
     const app = await sup.addApp({
       name, onDrop: r.onDrop ?? 'freeze', allowLan: r.allowLan ?? false, restart: r.restart ?? false,
-      uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run',
+      uid: session.peer.uid === 0 ? r.uid ?? 0 : session.peer.uid, origin: 'run', ...(r.tunnels ? { tunnels: r.tunnels } : {}),
       ...(from ? { returnTo: path.join(this.ctx.cgroupRoot, from) } : {}),
     });
     // When the client goes, the app is the daemon's alone: removed once empty, watched until then.
     session.onClose(() => void this.finished(name).catch(() => undefined));
-    return { name, cgroup: app.cgroup.path, parent: sup.parentPath, resolvConf: this.ctx.resolvConf(), tunnel: await tunnelFacts(sup) };
+    return { name, cgroup: app.cgroup.path, parent: sup.parentPath, resolvConf: this.ctx.resolvConf(), tunnel: await tunnelFacts(sup, name) };
   }
 
   /** The client that started the app stopped driving it: remove it if empty, else watch it until it is. */
@@ -156,7 +159,7 @@ export class DaemonHandler implements RequestHandler {
     const app = findApp(sup, name);
     const adoption = app.adoption;
     // Sockets marked at adoption leave with the app, or they would stay steered into the tunnel.
-    await clearMarks(await app.cgroup.allPids().catch(() => []), markFor(app.id));
+    await clearMarks(await app.cgroup.allPids().catch(() => []), sup.markOf(app));
     if (app.inPlace || adoption) {
       // A group protected in place stays as it was; adopted processes go back where they came from.
       sup.unwatch(name);

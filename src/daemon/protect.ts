@@ -4,9 +4,10 @@ import {
   type Adoption, type Found, type LeftOut, type SocketReport,
 } from '../adopt/index.js';
 import { Cgroup } from '../../cgroups/index.js';
-import { forgetFlows, markFor } from '../firewall/index.js';
+import { forgetFlows } from '../firewall/index.js';
 import { localDnsBypasses } from '../launch/index.js';
 import type { PeerCred } from '../ipc/peercred.js';
+import { requireWatchedFor } from './tunnel-rights.js';
 import type { Request } from '../ipc/protocol.js';
 import { defaultAppName, SupervisorError, uniqueName, type App, type Supervisor } from '../supervisor/index.js';
 
@@ -28,6 +29,8 @@ export interface ProtectResult {
 }
 
 type ProtectRequest = Extract<Request, { op: 'protect' }>;
+
+const tunnelsOf = (r: ProtectRequest): { tunnels?: string[] } => (r.tunnels ? { tunnels: r.tunnels } : {});
 
 const uidOf = async (pid: number): Promise<number | undefined> => (await readStatus(pid))?.uid;
 
@@ -63,6 +66,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
     await sup.reloadRules();
     return { name: same.name, cgroup: same.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [] };
   }
+  requireWatchedFor(sup, r.tunnels, peer.uid);
   if (r.name !== undefined && taken(r.name)) {
     throw new SupervisorError(`an app named "${r.name}" is already protected`, { code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name' });
   }
@@ -72,10 +76,10 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
     }
     await requireOwned(await Cgroup.open(abs).allPids(), peer);
     const name = r.name ?? uniqueName(defaultAppName(path.basename(abs)), taken);
-    const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: peer.uid, origin: 'adopted', inPlace: abs });
+    const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: peer.uid, origin: 'adopted', inPlace: abs, ...tunnelsOf(r) });
     // Nothing moved, so the unit's own sockets are already its group's; only sockets handed in from outside
     // (systemd socket activation) are not, and destroying those would break the service: mark what takes a mark, report the rest.
-    return finish(sup, app, { moved: 0, gone: 0, leftOut: [] }, await closeOldSockets(app.cgroup, { root, destroy: false, mark: markFor(app.id) }));
+    return finish(sup, app, { moved: 0, gone: 0, leftOut: [] }, await closeOldSockets(app.cgroup, { root, destroy: false, mark: sup.markOf(app) }));
   }
   // Refused before anything is created: without the addon a user's move could not be checked.
   if (peer.uid !== 0) requirePidfd();
@@ -84,7 +88,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
   const comm = (await readStat(found.roots[0]!))?.comm ?? 'app';
   const name = r.name ?? uniqueName(defaultAppName(comm), taken);
   const owner = peer.uid === 0 ? (await uidOf(found.roots[0]!)) ?? 0 : peer.uid;
-  const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted' });
+  const app = await sup.addApp({ name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: owner, origin: 'adopted', ...tunnelsOf(r) });
   return adoptInto(sup, root, app, found.pids, true, '', peer.uid === 0 ? undefined : peer.uid);
 }
 
@@ -93,7 +97,7 @@ export async function protect(sup: Supervisor, root: string, r: ProtectRequest, 
  * then deals with their old sockets. A new app that got nothing is removed.
  * With `owner` (a non-root caller) only that user's processes are moved.
  */
-export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], fresh: boolean, note = '', owner?: number): Promise<ProtectResult> {
+export async function adoptInto(sup: Supervisor, root: string, app: App, pids: readonly number[], fresh: boolean, note = '', owner?: number, stagedFrom?: string): Promise<ProtectResult> {
   let adoption: Adoption;
   try {
     adoption = await moveInto(app.cgroup, pids, { root, owner });
@@ -112,8 +116,10 @@ export async function adoptInto(sup: Supervisor, root: string, app: App, pids: r
     throw new SupervisorError('every process exited before it could be adopted', { code: 'ADOPT_ALL_GONE', exitCode: 1, hint: 'nothing to protect: start the app through `ksapp run`' });
   }
   // Saved for release, which needs only what moved: what was left out stays out of state.json.
-  await sup.dispatch({ type: 'adopted', name: app.name, adoption: { group: adoption.group, moved: adoption.moved, gone: adoption.gone } });
-  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: markFor(app.id) });
+  // A process the exec guard staged goes back, on release, where it was before staging.
+  const moved = stagedFrom === undefined ? adoption.moved : adoption.moved.map((m) => ({ ...m, from: stagedFrom }));
+  await sup.dispatch({ type: 'adopted', name: app.name, adoption: { group: adoption.group, moved, gone: adoption.gone } });
+  const sockets = await closeOldSockets(app.cgroup, { root, graceMs: 1000, mark: sup.markOf(app) });
   return finish(sup, app, { moved: adoption.moved.length, gone: adoption.gone.length, leftOut }, sockets, note);
 }
 

@@ -34,6 +34,7 @@ export async function startConfigApp(sup: Supervisor, app: AppConfig, runDir: st
   const executable = requireCommand(app.command[0]!, process.env.PATH);
   const added = await sup.addApp({
     name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart, uid: user?.uid ?? 0, origin: 'config',
+    ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback,
   });
   try {
     await launchDetached(sup, added, [executable, ...app.command.slice(1)], user, runDir, resolvConf);

@@ -4,6 +4,7 @@
 import path from 'node:path/posix';
 import { isBelowPath as isBelow } from '../../cgroups/index.js';
 import { appNameProblem } from '../app-name.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import type { SavedDaemonApp, SavedState } from './state-store.js';
 
 /** Where saved paths may point. */
@@ -32,12 +33,25 @@ function adoptionProblem(a: unknown, group: string): string | undefined {
   return undefined;
 }
 
+/** Why an app's saved tunnels cannot be trusted (a list of distinct interface names holding the one it rode). */
+function tunnelsProblem(a: Record<string, unknown>): string | undefined {
+  if (a.tunnels === undefined && a.rides === undefined && a.failback === undefined) return undefined;
+  const list = a.tunnels;
+  if (!Array.isArray(list) || list.length === 0 || list.some((t) => typeof t !== 'string' || ifaceNameProblem(t) !== undefined)) return 'tunnels is not a list of interface names';
+  if (new Set(list).size !== list.length) return 'tunnels names an interface twice';
+  if (typeof a.rides !== 'string' || !list.includes(a.rides)) return 'rides is not one of its tunnels';
+  if (typeof a.failback !== 'boolean') return 'failback is not a boolean';
+  return undefined;
+}
+
 /** Why one saved app cannot be trusted, or undefined (pure). */
 export function savedAppProblem(a: unknown, bounds: StateBounds): string | undefined {
   if (!isRecord(a)) return 'not an object';
   const name = appNameProblem(a.name);
   if (name) return `name ${name}`;
-  if (!isUint(a.id, 0xffff) || a.id === 0) return 'id is not 1-65535';
+  if (!isUint(a.id, 0xfff) || a.id === 0) return 'id is not 1-4095';
+  const tunnels = tunnelsProblem(a);
+  if (tunnels) return tunnels;
   if (!POLICIES.has(a.onDrop as string)) return 'onDrop is not freeze, kill or block';
   if (typeof a.allowLan !== 'boolean' || typeof a.restart !== 'boolean' || typeof a.manualFreeze !== 'boolean') return 'a flag is not a boolean';
   if (!isUint(a.uid)) return 'uid is not a user id';

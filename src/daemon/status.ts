@@ -1,14 +1,23 @@
 import type { AppStatus, EventRecord, Status, TunnelStatus } from '../ipc/protocol.js';
-import type { App } from '../supervisor/index.js';
+import type { App, TunnelState } from '../supervisor/index.js';
 import { userName } from '../users.js';
+
+/** A monitor's figures for one tunnel. */
+export interface MonitorFigures { handshakeAgeMs: number | null; probeRttMs: number | null }
 
 /** Everything a status is made of, gathered by the daemon. */
 export interface StatusInputs {
   readonly apps: readonly App[];
   readonly pids: ReadonlyMap<string, readonly number[]>;
   readonly counters: ReadonlyMap<string, { tunnel: number; tunnelBytes: number; dropped: number }>;
+  /** The primary tunnel. */
   readonly tunnel: { iface: string; state: 'up' | 'down' | 'unknown'; since: number; reason: string };
-  readonly monitor: { handshakeAgeMs: number | null; probeRttMs: number | null } | undefined;
+  readonly monitor: MonitorFigures | undefined;
+  /** Every watched tunnel (the primary too), and each one's monitor figures. */
+  readonly tunnels?: ReadonlyMap<string, TunnelState>;
+  readonly figures?: ReadonlyMap<string, MonitorFigures>;
+  /** Per tunnel, its last reaction; the primary's is `lastReactionMs`. */
+  readonly reactions?: ReadonlyMap<string, number>;
   readonly lastReactionMs: number | null;
   readonly events: readonly EventRecord[];
   readonly daemon: Status['daemon'];
@@ -16,25 +25,32 @@ export interface StatusInputs {
   readonly rules?: Status['rules'];
 }
 
+function tunnelStatus(iface: string, t: { state: string; since: number; reason: string }, figures: MonitorFigures | undefined, reaction: number | null): TunnelStatus {
+  return {
+    interface: iface, state: t.state === 'up' ? 'up' : 'down', since: new Date(t.since).toISOString(), reason: t.reason,
+    handshakeAgeMs: figures?.handshakeAgeMs ?? null, probeRttMs: figures?.probeRttMs ?? null, lastReactionMs: reaction,
+  };
+}
+
 /** Builds the status object `ksapp status --json` prints (pure apart from the user-name lookup). */
 export function buildStatus(i: StatusInputs): Status {
-  const tunnel: TunnelStatus = {
-    interface: i.tunnel.iface,
-    state: i.tunnel.state === 'up' ? 'up' : 'down',
-    since: new Date(i.tunnel.since).toISOString(),
-    reason: i.tunnel.reason,
-    handshakeAgeMs: i.monitor?.handshakeAgeMs ?? null,
-    probeRttMs: i.monitor?.probeRttMs ?? null,
-    lastReactionMs: i.lastReactionMs,
-  };
+  const tunnel = tunnelStatus(i.tunnel.iface, i.tunnel, i.monitor, i.lastReactionMs);
+  const several = (i.tunnels?.size ?? 1) > 1;
   const apps: AppStatus[] = i.apps.map((a) => {
     const c = i.counters.get(a.name);
     return {
       name: a.name, state: a.state, policy: a.onDrop, pids: [...(i.pids.get(a.name) ?? [])], cgroup: a.cgroup.path,
       packets: { tunnel: c?.tunnel ?? 0, dropped: c?.dropped ?? 0 }, bytes: { tunnel: c?.tunnelBytes ?? 0 },
       uid: a.uid, user: userName(a.uid), allowLan: a.allowLan, restart: a.restart, origin: a.origin,
-      since: new Date(a.addedAt).toISOString(),
+      since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels],
     };
   });
-  return { tunnel, apps, daemon: i.daemon, config: i.config, events: i.events, ...(i.rules ? { rules: i.rules } : {}) };
+  // With one tunnel, `tunnel` says it all; with several, each one with the apps riding it.
+  const tunnels = several && i.tunnels
+    ? [...i.tunnels].sort(([, x], [, y]) => x.slot - y.slot).map(([iface, t]) => ({
+      ...(iface === i.tunnel.iface ? tunnel : tunnelStatus(iface, t, i.figures?.get(iface), i.reactions?.get(iface) ?? null)),
+      apps: i.apps.filter((a) => a.rides === iface).map((a) => a.name), ...(t.via ? { via: t.via } : {}),
+    }))
+    : undefined;
+  return { tunnel, ...(tunnels ? { tunnels } : {}), apps, daemon: i.daemon, config: i.config, events: i.events, ...(i.rules ? { rules: i.rules } : {}) };
 }

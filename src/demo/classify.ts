@@ -4,6 +4,8 @@ import type { Lab, Received } from '../lab/index.js';
 export interface Tally {
   /** Packets that arrived from the VPN server's address. */
   readonly viaTunnel: number;
+  /** Packets that arrived from the second tunnel's exit (labs with two tunnels). */
+  readonly viaTunnel2: number;
   /** Packets that arrived from the client's own address: leaks when the tag is protected. */
   readonly fromClient: number;
   /** DNS queries for the tag's names that reached the ISP's resolver. */
@@ -13,6 +15,7 @@ export interface Tally {
 /** Counts records of a tag (and its children's tags) between two instants (pure). */
 export function tally(records: readonly Received[], lab: Pick<Lab, 'origin'>, tag: string, from = 0, to = Infinity): Tally {
   let viaTunnel = 0;
+  let viaTunnel2 = 0;
   let fromClient = 0;
   let ispDns = 0;
   for (const r of records) {
@@ -25,7 +28,8 @@ export function tally(records: readonly Received[], lab: Pick<Lab, 'origin'>, ta
     }
     const origin = lab.origin(r.src);
     if (origin === 'tunnel') viaTunnel++;
+    else if (origin === 'tunnel2') viaTunnel2++;
     else fromClient++;
   }
-  return { viaTunnel, fromClient, ispDns };
+  return { viaTunnel, viaTunnel2, fromClient, ispDns };
 }

@@ -14,6 +14,19 @@ export function parseLocal(local: string): { addr: string; port: number } | unde
 }
 
 /**
+ * Forgets the tracked connections carrying a mark (an app that moved to
+ * another tunnel: its old flows' NAT and route were the old tunnel's, and
+ * would keep its packets there). Best effort, like forgetFlows.
+ */
+export async function forgetMarked(marks: readonly number[]): Promise<void> {
+  for (const mark of marks) {
+    for (const family of ['ipv4', 'ipv6']) {
+      await runTool(tools.conntrack, ['-D', '-f', family, '--mark', String(mark)]).catch(() => undefined);
+    }
+  }
+}
+
+/**
  * Forgets the connection-tracking entries of sockets that existed before their
  * app was protected. NAT is decided when an entry is created, so an old flow
  * rerouted into the tunnel would keep the physical source address and be

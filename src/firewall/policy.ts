@@ -25,12 +25,25 @@ export interface AppRule {
   readonly allowLan: boolean;
   /** Drop every packet of this app, even into the tunnel (the `block` policy while the tunnel is down). */
   readonly blocked: boolean;
+  /** The slot of the tunnel it rides now (0, the primary, when absent). */
+  readonly slot?: number;
+}
+
+/** A tunnel besides the primary: its own slot of the mark space, routing table and resolvers. */
+export interface TunnelRule {
+  readonly iface: string;
+  /** 1 … MAX_TUNNELS - 1 (0 is the primary). */
+  readonly slot: number;
+  /** Resolvers inside this tunnel; its apps' DNS goes there (the policy's `dns` when empty). */
+  readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }
 
 /** The whole policy for table `inet ksapp`. */
 export interface FirewallPolicy {
-  /** The only interface protected traffic may leave through; null blocks everything protected. */
+  /** The primary tunnel (slot 0); null blocks everything protected that rides it. */
   readonly tunnelIface: string | null;
+  /** More tunnels apps may ride; each app's packets may leave only through its own. */
+  readonly tunnels?: readonly TunnelRule[];
   /** The ksapp cgroup parent: one catch-all rule confines everything below it. */
   readonly parent: CgroupRef;
   /** Apps with their own counters and options. */
@@ -41,20 +54,43 @@ export interface FirewallPolicy {
   readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }
 
-/** Packet mark layout: high 16 bits say "protected", low 16 bits name the app (0 = caught by the parent rule). */
+/**
+ * Packet mark layout: high 16 bits say "protected"; then 4 bits name the
+ * tunnel's slot (0 = the primary) and 12 bits the app (0 = caught by the
+ * parent rule).
+ */
 export const MARK_BASE = 0x6b730000;
 /** Mask selecting the "protected" half of the mark. */
 export const MARK_MASK = 0xffff0000;
-/** Routing table and ip-rule priority used for protected traffic. */
+/** Mask selecting "protected" and the tunnel slot. */
+export const SLOT_MASK = 0xfffff000;
+/** Routing table and ip-rule priority used for protected traffic of the primary tunnel. */
 export const ROUTE_TABLE = 27507;
+/** Tunnels one daemon can steer to (slots 0 … 15). */
+export const MAX_TUNNELS = 16;
+
+/** The routing table of a tunnel slot: ROUTE_TABLE + slot. */
+export function tableFor(slot: number): number {
+  return ROUTE_TABLE + slot;
+}
+
+/** The ip-rule priority of a tunnel slot: below the primary's catch-all rule, so it is looked at first. */
+export function rulePriorityFor(slot: number): number {
+  return ROUTE_TABLE - slot;
+}
+
+/** The mark of every packet riding a tunnel slot, app bits clear. */
+export function slotMark(slot: number): number {
+  return (MARK_BASE | ((slot & 0xf) << 12)) >>> 0;
+}
 
 /** Default LAN ranges (RFC 1918, link-local, multicast; ULA, link-local and multicast for IPv6). */
 export const DEFAULT_LAN: { readonly v4: readonly string[]; readonly v6: readonly string[] } = splitFamilies(LAN_RANGES);
 
-/** The mark carried by packets of app `id` (0 for the parent catch-all). */
-export function markFor(id: number): number {
-  return (MARK_BASE | (id & 0xffff)) >>> 0;
+/** The mark carried by packets of app `id` (0 for the parent catch-all) riding tunnel `slot`. */
+export function markFor(id: number, slot = 0): number {
+  return (slotMark(slot) | (id & 0xfff)) >>> 0;
 }
 
 /** Largest app id the mark layout can carry. */
-export const MAX_APP_ID = 0xffff;
+export const MAX_APP_ID = 0xfff;

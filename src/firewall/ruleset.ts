@@ -1,5 +1,5 @@
 import { parseIp } from '../config/ip.js';
-import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, type AppRule, type FirewallPolicy } from './policy.js';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy } from './policy.js';
 
 /** Name of the table ksapp owns. */
 export const TABLE = 'ksapp';
@@ -41,7 +41,7 @@ function appChain(app: AppRule): string[] {
     ...rules.map((r) => `    ${r}`),
     '  }',
     `  chain protect_${app.id} {`,
-    `    meta mark set ${hex(markFor(app.id))} ct mark set meta mark accept`,
+    `    meta mark set ${hex(markFor(app.id, app.slot))} ct mark set meta mark accept`,
     '  }',
   ];
 }
@@ -74,12 +74,15 @@ function classifyApps(apps: readonly AppRule[], parentLevel: number): string[] {
 /** Returns the full text of table `inet ksapp` for a policy, ready for one `nft -f` transaction. */
 export function rulesetFor(policy: FirewallPolicy): string {
   const tun = policy.tunnelIface === null ? null : quote(policy.tunnelIface);
+  const extra = policy.tunnels ?? [];
+  const allTuns = [...(tun ? [tun] : []), ...extra.map((t) => quote(t.iface))];
   const apps = [...policy.apps].sort((a, b) => a.id - b.id);
   const lan4 = policy.lan.v4.length ? policy.lan.v4 : DEFAULT_LAN.v4;
   const lan6 = policy.lan.v6.length ? policy.lan.v6 : DEFAULT_LAN.v6;
   const parent = cgroupMatch(policy.parent);
-  const vmap = (prefix: string): string =>
-    apps.map((a) => `${hex(markFor(a.id))} : jump ${prefix}_${a.id}`).join(', ');
+  const vmap = (prefix: string, only = apps): string =>
+    only.map((a) => `${hex(markFor(a.id, a.slot))} : jump ${prefix}_${a.id}`).join(', ');
+  const onSlot = (slot: number): AppRule[] => apps.filter((a) => (a.slot ?? 0) === slot);
   const lines: string[] = [
     `table inet ${TABLE} {`,
     `  counter ${FORMAT_MARKER} {}`,
@@ -111,6 +114,8 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  }',
     '  chain dns_redirect {',
     '    type nat hook output priority -100; policy accept;',
+    // A tunnel with resolvers of its own gets its apps' DNS; the rules after these serve the primary.
+    ...extra.flatMap((t) => dnsRedirect(`meta mark & ${hex(SLOT_MASK)} == ${hex(slotMark(t.slot))}`, t.dns)),
     ...dnsRedirect(parent, policy.dns),
     ...dnsRedirect(PROTECTED, policy.dns),
     '  }',
@@ -124,8 +129,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  }',
     '  chain egress_protected {',
     '    oifname "lo" accept',
-    ...(tun && apps.length ? [`    oifname ${tun} meta mark vmap { ${vmap('tx')} }`] : []),
-    ...(tun ? [`    oifname ${tun} accept`] : []),
+    ...egressByTunnel(tun, extra.map((t) => ({ iface: quote(t.iface), slot: t.slot })), onSlot, vmap),
     ...(apps.length ? [`    meta mark vmap { ${vmap('dropped')} }`] : []),
     '    counter name "drop_unknown" drop',
     '  }',
@@ -135,7 +139,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     ]),
     '  chain snat_tunnel {',
     '    type nat hook postrouting priority 100; policy accept;',
-    ...(tun ? [`    ${PROTECTED} oifname ${tun} masquerade`] : []),
+    ...allTuns.map((t) => `    ${PROTECTED} oifname ${t} masquerade`),
     '  }',
     // Replies carry the mark again so reverse-path checks use the tunnel's table.
     '  chain restore_mark {',
@@ -144,13 +148,32 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  }',
     '  chain ingress {',
     '    type filter hook input priority filter; policy accept;',
-    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${PROTECTED_CT} counter drop`,
-    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } ${parent} counter drop`,
-    `    iifname != { "lo"${tun ? `, ${tun}` : ''} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
+    `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${PROTECTED_CT} counter drop`,
+    `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${parent} counter drop`,
+    `    iifname != { ${['"lo"', ...allTuns].join(', ')} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
     '  }',
     '}',
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * What may leave through each tunnel: an app's packets only through the
+ * tunnel of its slot (counted), and the parent's catch-all only through the
+ * primary. With the primary alone, any protected packet may leave by it.
+ */
+function egressByTunnel(
+  primary: string | null, extra: ReadonlyArray<{ iface: string; slot: number }>,
+  onSlot: (slot: number) => AppRule[], vmap: (prefix: string, only: AppRule[]) => string,
+): string[] {
+  const rules: string[] = [];
+  const slots = [...(primary ? [{ iface: primary, slot: 0 }] : []), ...extra];
+  for (const { iface, slot } of slots) {
+    const riders = onSlot(slot);
+    if (riders.length) rules.push(`    oifname ${iface} meta mark vmap { ${vmap('tx', riders)} }`);
+    rules.push(extra.length === 0 ? `    oifname ${iface} accept` : `    oifname ${iface} meta mark & ${hex(SLOT_MASK)} == ${hex(slotMark(slot))} accept`);
+  }
+  return rules;
 }
 
 /** DNAT of DNS to the tunnel's resolvers for packets that `who` selects (the parent group, or the ksapp mark). */

@@ -44,6 +44,9 @@ export interface AppStatus {
   /** How it came under protection. */
   readonly origin: 'run' | 'adopted' | 'config';
   readonly since: string;
+  /** The tunnel it rides now, and its failover order (absent in older daemons). */
+  readonly tunnel?: string;
+  readonly tunnels?: readonly string[];
 }
 
 /** A line of the event log (also streamed to subscribers). */
@@ -51,13 +54,18 @@ export interface EventRecord {
   readonly at: string;
   readonly type: string;
   readonly app?: string;
+  /** The tunnel it is about, when there are several (absent in older daemons). */
+  readonly tunnel?: string;
   readonly detail?: string;
   readonly reactionMs?: number;
 }
 
 /** The whole picture: what `ksapp status --json` prints and the dashboard draws. */
 export interface Status {
+  /** The primary tunnel (the one apps ride unless they name another). */
   readonly tunnel: TunnelStatus;
+  /** Every watched tunnel, the primary first, with the apps riding each (absent in older daemons). */
+  readonly tunnels?: ReadonlyArray<TunnelStatus & { readonly apps: readonly string[]; readonly via?: string }>;
   readonly apps: readonly AppStatus[];
   readonly daemon: { readonly pid: number; readonly startedAt: string; readonly socket: string };
   /** The config file in force and the last error of a rejected edit (null when the last edit was good). */
@@ -77,10 +85,10 @@ export type Request =
   | { id: number; op: 'status' }
   /** `status: false`: events only, no status snapshots (a `ksapp run` waiting for its restart needs no counters). */
   | { id: number; op: 'subscribe'; status?: boolean }
-  | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string }
+  | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string; tunnels?: string[] }
   | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'start'; name: string }
   | { id: number; op: 'enter'; name: string; pid: number }
-  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop?: DropPolicy };
+  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop?: DropPolicy; tunnels?: string[] };
 
 /** What `register` answers: where the client puts the app's first process. */
 export interface Registration {

@@ -1,4 +1,5 @@
 import { appNameProblem } from '../app-name.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import type { Request } from './protocol.js';
 
 /** Why a request line was refused before it reached the daemon's logic. */
@@ -11,9 +12,9 @@ export class RequestError extends Error {
 const POLICIES = new Set(['freeze', 'kill', 'block']);
 const ALLOWED: Record<string, readonly string[]> = {
   status: [], subscribe: ['status'],
-  register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd'],
+  register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd', 'tunnels'],
   freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], start: ['name'], enter: ['name', 'pid'],
-  protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop'],
+  protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop', 'tunnels'],
 };
 
 /** Parses and schema-checks one request line (pure); throws RequestError naming the problem. */
@@ -38,7 +39,12 @@ export function parseRequest(line: string): Request {
     const problem = appNameProblem(r.name);
     check(problem === undefined, `name ${problem}`);
   }
-  if (op === 'register' || op === 'protect') check(r.onDrop === undefined || POLICIES.has(r.onDrop as string), 'onDrop must be freeze, kill or block');
+  if (op === 'register' || op === 'protect') {
+    check(r.onDrop === undefined || POLICIES.has(r.onDrop as string), 'onDrop must be freeze, kill or block');
+    const t = r.tunnels;
+    check(t === undefined || (Array.isArray(t) && t.length >= 1 && t.length <= 16 && t.every((x) => typeof x === 'string' && ifaceNameProblem(x) === undefined)
+      && new Set(t).size === t.length), 'tunnels must be 1 to 16 distinct interface names');
+  }
   if (op === 'register') {
     check(r.allowLan === undefined || typeof r.allowLan === 'boolean', 'allowLan must be a boolean');
     check(r.restart === undefined || typeof r.restart === 'boolean', 'restart must be a boolean');

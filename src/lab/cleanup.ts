@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { tools } from '../tools.js';
 import { listNamespaces, namespacePids } from './netns.js';
 import { isRunning, ownerState, recordedPids, stateDir, stateSuffixes } from './state.js';
+import { wgIfaceNames } from './topology.js';
 
 /** The directory where wireguard-go (all namespaces alike) keeps its control sockets. */
 export const WG_SOCKET_DIR = '/run/wireguard';
@@ -19,14 +20,15 @@ export function labNamespaces(names: readonly string[], suffix: string): string[
   return names.filter((n) => LAB_NS.exec(n)?.[1] === suffix);
 }
 
-/** Pids of wireguard-go processes serving one of this lab's interfaces (even outside any named namespace). */
+/** Pids of wireguard-go processes serving one of this lab's interfaces, either tunnel's (even outside any named namespace). */
 function wireguardPids(suffix: string): number[] {
+  const ifaces = wgIfaceNames(suffix);
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('wireguard-go')) && argv.some((a) => a === `kc${suffix}` || a === `ks${suffix}`)) out.push(Number(entry));
+      if (argv.some((a) => a.endsWith('wireguard-go')) && argv.some((a) => ifaces.includes(a))) out.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
@@ -63,7 +65,7 @@ export async function endPids(pids: readonly number[], graceMs = 1000): Promise<
 }
 
 function removeFiles(suffix: string): void {
-  for (const f of [`kc${suffix}.sock`, `ks${suffix}.sock`]) rmSync(`${WG_SOCKET_DIR}/${f}`, { force: true });
+  for (const iface of wgIfaceNames(suffix)) rmSync(`${WG_SOCKET_DIR}/${iface}.sock`, { force: true });
   rmSync(stateDir(suffix), { recursive: true, force: true });
 }
 

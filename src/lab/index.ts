@@ -3,11 +3,11 @@
 export { createLab, type Lab, type LabOptions } from './lab.js';
 export { removeLeftoverLabs } from './cleanup.js';
 export { LabError } from './errors.js';
-export type { Faults } from './faults.js';
+export { TUNNEL2_FAULTS, type Faults, type LabFault, type TunnelFaults } from './faults.js';
 export { nsenterArgs, execIn, parseNetnsList } from './netns.js';
 export { fixturePath, parseRecords, type Received } from './recorder.js';
 export { parsePidLines, parseStatStartTime } from './state.js';
 export { ispRuleset, vpnNatRuleset } from './rulesets.js';
-export { planFor, type LabMode, type LabPlan } from './topology.js';
+export { planFor, wgIfaceNames, type LabMode, type LabPlan, type TunnelPlan } from './topology.js';
 export { parseLatestHandshakes } from './wireguard.js';
 export { collectJsonLines } from './json-lines.js';

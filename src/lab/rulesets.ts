@@ -1,14 +1,21 @@
 // The lab's nft tables (pure text, loaded with one `nft -f` per namespace).
-import { SERVER_PORT, type LabPlan } from './topology.js';
+import { SERVER_PORT, tunnelSpecs, type LabPlan } from './topology.js';
 
-/** The VPN server's nft table: masquerade tunnel traffic out of its public side. */
+/**
+ * The VPN server's nft table: tunnel traffic leaves its public side translated.
+ * One tunnel masquerades; with a second, each tunnel is SNATed to its own exit,
+ * because masquerade would pick whichever uplink address the kernel prefers.
+ */
 export function vpnNatRuleset(p: LabPlan): string {
+  const out = `oifname "${p.links.vpnIsp}"`;
+  const specs = tunnelSpecs(p);
+  const rules = specs.length === 1
+    ? specs.flatMap((t) => [`${out} ip saddr ${t.subnet4} masquerade`, `${out} ip6 saddr ${t.subnet6} masquerade`])
+    : specs.flatMap((t) => [`${out} ip saddr ${t.subnet4} snat ip to ${t.public4}`, `${out} ip6 saddr ${t.subnet6} snat ip6 to ${t.public6}`]);
   return `table inet ksl_nat {
   chain post {
     type nat hook postrouting priority srcnat; policy accept;
-    oifname "${p.links.vpnIsp}" ip saddr 10.66.0.0/24 masquerade
-    oifname "${p.links.vpnIsp}" ip6 saddr fd66::/64 masquerade
-  }
+${rules.map((r) => `    ${r}\n`).join('')}  }
 }
 `;
 }

@@ -73,10 +73,10 @@ export async function waitForHandshake(iface: string, after = 0, timeoutMs = 10_
   throw new LabError(`no WireGuard handshake on ${iface} within ${timeoutMs} ms`, 'check the lab logs under /run/ksapp-lab');
 }
 
-/** Pings an address from a namespace until one reply arrives (fast interval), or fails after timeoutS. */
-export async function pingFrom(ns: string, addr: string, timeoutS = 12): Promise<void> {
+/** Pings an address from a namespace (out of `dev` when given) until one reply arrives (fast interval), or fails after timeoutS. */
+export async function pingFrom(ns: string, addr: string, timeoutS = 12, dev?: string): Promise<void> {
   try {
-    await execIn(ns, ['ping', '-n', '-q', '-c', '1', '-i', '0.1', '-w', String(timeoutS), addr]);
+    await execIn(ns, ['ping', '-n', '-q', ...(dev ? ['-I', dev] : []), '-c', '1', '-i', '0.1', '-w', String(timeoutS), addr]);
   } catch (error) {
     throw new LabError(`no ping reply from ${addr} in ${ns}`, 'the tunnel or a route is broken', error);
   }

@@ -21,13 +21,13 @@ function tunnelPhrase(t: NonNullable<Registration['tunnel']>): string {
  * The line to print when the app starts while its tunnel is down, or the
  * refusal under --no-wait; nothing when the tunnel is up (pure).
  */
-export function startNotice(reg: Registration, policy: 'freeze' | 'kill' | 'block', noWait: boolean, wanted?: string): { line?: string; refusal?: KsappError } {
+export function startNotice(reg: Registration, policy: 'freeze' | 'kill' | 'block', noWait: boolean, wanted?: readonly string[]): { line?: string; refusal?: KsappError } {
   const t = reg.tunnel;
-  // One daemon watches one tunnel: an app asking for another must not ride this one without a word.
-  if (t && wanted !== undefined && wanted !== t.interface) {
+  // An older daemon watches one tunnel: an app asking for another must not ride it without a word.
+  if (t && wanted !== undefined && !wanted.includes(t.interface)) {
     return {
-      refusal: new KsappError(`the running daemon watches tunnel ${t.interface}, not ${wanted}; nothing was started`, {
-        code: 'TUNNEL_OTHER', exitCode: 2, hint: `use --tunnel ${t.interface}, or run a second daemon for ${wanted} with its own --socket (one daemon watches one tunnel)`,
+      refusal: new KsappError(`the running daemon put the app on tunnel ${t.interface}, not ${wanted.join(' or ')}; nothing was started`, {
+        code: 'TUNNEL_OTHER', exitCode: 2, hint: `use --tunnel ${t.interface}, or restart the daemon (\`ksapp\` of this version watches every tunnel an app names)`,
       }),
     };
   }

@@ -19,6 +19,10 @@ export interface AppOptions {
    * ksapp never kills or removes it when it stops protecting it.
    */
   readonly inPlace?: string;
+  /** Its tunnels in failover order (first preferred); the primary when absent. */
+  readonly tunnels?: readonly string[];
+  /** Back to an earlier tunnel of its list once that one is healthy again (default true). */
+  readonly failback?: boolean;
   /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
   readonly returnTo?: string;
 }
@@ -27,6 +31,10 @@ export interface AppOptions {
 export interface App extends AppOptions {
   /** Small id, unique while the app lives; it becomes part of the packet mark. */
   readonly id: number;
+  readonly tunnels: readonly string[];
+  readonly failback: boolean;
+  /** The tunnel of its list it rides now (its packets may leave only through this one). */
+  readonly rides: string;
   readonly cgroup: Cgroup;
   readonly state: AppState;
   /** Policy chose to drop all its traffic (block while the tunnel is down). */

@@ -8,8 +8,11 @@ export interface Effects {
   readonly world: World;
   /** Loads the ruleset for `world` (one transaction). */
   sync(): Promise<void>;
-  routeIntoTunnel(): Promise<void>;
-  restoreRoute(route: 'unreachable' | 'tunnel'): Promise<void>;
+  routeIntoTunnel(iface: string, slot: number): Promise<void>;
+  ensureRouting(slot: number): Promise<void>;
+  restoreRoute(route: 'unreachable' | 'tunnel', iface: string, slot: number): Promise<void>;
+  /** Forgets the tracked connections carrying these marks. */
+  forgetFlows(marks: readonly number[]): Promise<void>;
   restart(app: App): Promise<void>;
   /** Stops watching an app's group for its end. */
   unwatch(name: string): void;
@@ -57,11 +60,13 @@ async function run(action: Action, fx: Effects, started: bigint, learnt: Input[]
       learnt.push({ type: 'emptied', name: app.name });
       return undefined;
     });
-    case 'route-into-tunnel': return fx.routeIntoTunnel();
+    case 'route-into-tunnel': return fx.routeIntoTunnel(action.iface, action.slot);
+    case 'ensure-routing': return fx.ensureRouting(action.slot);
+    case 'forget-flows': return fx.forgetFlows(action.marks);
     case 'restore-route':
       try {
-        await fx.restoreRoute(action.route);
-        fx.record({ type: 'route-restored', detail: action.what });
+        await fx.restoreRoute(action.route, action.iface, action.slot);
+        fx.record({ type: 'route-restored', tunnel: action.iface, detail: action.what });
       } catch {
         // The interface itself is going away: the link source reports that as a transition.
       }
@@ -75,7 +80,7 @@ async function run(action: Action, fx: Effects, started: bigint, learnt: Input[]
     case 'log': return fx.record(action.event);
     case 'reacted':
       fx.record({
-        type: action.state === 'down' ? 'tunnel-down' : 'tunnel-up', detail: action.reason,
+        type: action.state === 'down' ? 'tunnel-down' : 'tunnel-up', tunnel: action.iface, detail: action.reason,
         reactionMs: Number(process.hrtime.bigint() - (action.detectedAt ?? started)) / 1e6,
       });
   }

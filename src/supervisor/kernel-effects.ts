@@ -1,15 +1,19 @@
 import { cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
-import { applyPolicy, ensureRouting, routeIntoTunnel, type FirewallPolicy } from '../firewall/index.js';
+import { applyPolicy, ensureRouting, forgetMarked, routeIntoTunnel, type FirewallPolicy } from '../firewall/index.js';
 import type { Effects } from './execute.js';
 import type { World } from './world.js';
 
 /** The firewall policy for a world (pure). */
 export function policyFor(world: World, cgroupRoot: string, parentPath: string): FirewallPolicy {
   const ref = (p: string): { nftPath: string; level: number } => ({ nftPath: nftCgroupPath(cgroupRoot, p), level: cgroupLevel(cgroupRoot, p) });
+  const slotOf = (iface: string): number => world.tunnels.get(iface)?.slot ?? 0;
   return {
-    tunnelIface: world.tunnelIface,
+    tunnelIface: world.primary,
+    tunnels: [...world.tunnels].filter(([, t]) => t.slot > 0).map(([iface, t]) => ({ iface, slot: t.slot, dns: t.dns })),
     parent: ref(parentPath),
-    apps: [...world.apps.values()].map((a) => ({ id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked })),
+    apps: [...world.apps.values()].map((a) => ({
+      id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked, ...(slotOf(a.rides) > 0 ? { slot: slotOf(a.rides) } : {}),
+    })),
     dns: world.dns,
     lan: world.lan,
   };
@@ -20,8 +24,10 @@ export function kernelEffects(world: World, from: Pick<Effects, 'restart' | 'unw
   return {
     world,
     sync: async () => { await applyPolicy(from.policy(world)); },
-    routeIntoTunnel: () => routeIntoTunnel(world.tunnelIface),
-    restoreRoute: (route) => (route === 'unreachable' ? ensureRouting(null) : routeIntoTunnel(world.tunnelIface)),
+    routeIntoTunnel: (iface, slot) => routeIntoTunnel(iface, slot),
+    ensureRouting: (slot) => ensureRouting(null, slot),
+    restoreRoute: (route, iface, slot) => (route === 'unreachable' ? ensureRouting(null, slot) : routeIntoTunnel(iface, slot)),
+    forgetFlows: (marks) => forgetMarked(marks),
     restart: from.restart,
     unwatch: from.unwatch,
     record: from.record,

@@ -1,7 +1,8 @@
-import { ROUTE_TABLE } from '../firewall/policy.js';
+import { MAX_APP_ID, tableFor } from '../firewall/policy.js';
+import { nextAppId } from './app.js';
 import type { App } from './app.js';
 import { SupervisorError } from './errors.js';
-import { onDown, onTransition } from './tunnel-steps.js';
+import { bestTunnel, healthy, onTransition, rebalance, withTunnel } from './tunnel-steps.js';
 import type { Action, Input, Order, Step, World } from './world.js';
 import { log, restarted, unchanged, withApps, without } from './world-edit.js';
 
@@ -14,19 +15,28 @@ import { log, restarted, unchanged, withApps, without } from './world-edit.js';
  */
 export function step(world: World, input: Input): Step {
   switch (input.type) {
-    case 'tunnel': return onTransition(world, input.transition);
-    case 'start-grace':
+    case 'tunnel': return onTransition(world, input.iface, input.transition);
+    case 'start-grace': {
       // A tunnel already dead at start never produces a transition: the monitor's belief stands in for one.
-      if (!input.monitorDown || world.tunnel.state !== 'unknown') return unchanged(world);
-      return onTransition(world, { state: 'down', reason: `the tunnel did not come up${input.why ? `: ${input.why}` : ''}`, at: input.at });
-    case 'tunnel-reason':
-      if (world.tunnel.state !== 'down' || world.tunnel.reason === input.reason) return unchanged(world);
-      return { world: { ...world, tunnel: { ...world.tunnel, reason: input.reason } }, actions: [log('tunnel-reason', input.reason)] };
+      if (!input.monitorDown || world.tunnels.get(input.iface)?.state !== 'unknown') return unchanged(world);
+      return onTransition(world, input.iface, { state: 'down', reason: `the tunnel did not come up${input.why ? `: ${input.why}` : ''}`, at: input.at });
+    }
+    case 'tunnel-reason': {
+      const t = world.tunnels.get(input.iface);
+      if (!t || t.state !== 'down' || t.reason === input.reason) return unchanged(world);
+      return { world: withTunnel(world, input.iface, { ...t, reason: input.reason }), actions: [log('tunnel-reason', input.reason, undefined, input.iface)] };
+    }
+    case 'tunnel-added': {
+      if (world.tunnels.has(input.iface)) return unchanged(world);
+      const view = { state: 'unknown', since: Date.now(), reason: 'starting', slot: input.slot, dns: input.dns, ...(input.via ? { via: input.via } : {}) } as const;
+      return { world: withTunnel(world, input.iface, view), actions: [{ type: 'ensure-routing', iface: input.iface, slot: input.slot }, { type: 'sync' }] };
+    }
     case 'route': {
-      // Our table is ours alone: a default route someone removed while the tunnel is up goes back.
+      // Our tables are ours alone: a default route someone removed while its tunnel is up goes back.
       const r = input.change;
-      if (!r.deleted || r.table !== String(ROUTE_TABLE) || r.dst !== 'default' || world.tunnel.state !== 'up') return unchanged(world);
-      return { world, actions: [{ type: 'restore-route', route: r.type === 'unreachable' ? 'unreachable' : 'tunnel', what: `${r.type} default route in table ${ROUTE_TABLE}` }] };
+      const [iface, t] = [...world.tunnels].find(([, v]) => String(tableFor(v.slot)) === r.table) ?? [];
+      if (!r.deleted || r.dst !== 'default' || iface === undefined || t?.state !== 'up') return unchanged(world);
+      return { world, actions: [{ type: 'restore-route', route: r.type === 'unreachable' ? 'unreachable' : 'tunnel', iface, slot: t.slot, what: `${r.type} default route in table ${r.table}` }] };
     }
     case 'recovered':
       return {
@@ -70,12 +80,23 @@ export function findApp(world: Pick<World, 'apps'>, name: string): App {
   });
 }
 
-function onAdd(world: World, app: App, empty: boolean): Step {
+function onAdd(world: World, given: App, empty: boolean): Step {
+  if (world.apps.has(given.name)) {
+    throw new SupervisorError(`an app named "${given.name}" is already protected`, {
+      code: 'APP_EXISTS', exitCode: 2, hint: 'choose another --name, or release the running one first',
+    });
+  }
+  // The id is given here, in turn: two apps added at once must never share one (it is their packet mark).
+  const id = nextAppId([...world.apps.values()].map((a) => a.id));
+  if (id > MAX_APP_ID) {
+    throw new SupervisorError(`cannot protect more than ${MAX_APP_ID} apps at once`, { code: 'TOO_MANY_APPS', hint: 'release apps that are no longer needed (ksapp status)' });
+  }
+  const app = { ...given, id, rides: bestTunnel(world, given) ?? given.tunnels[0] ?? world.primary };
   const added = withApps(world, [app]);
-  const first: Action[] = [{ type: 'sync' }, log('app-added', `policy ${app.onDrop}`, app.name)];
-  // A new app while the tunnel is not up starts under its drop policy, or an `up` would have nothing to undo.
-  if (world.tunnel.state === 'up') return { world: added, actions: first };
-  const down = onDown(added, [app], empty);
+  const first: Action[] = [{ type: 'sync' }, log('app-added', `policy ${app.onDrop}${app.tunnels.length > 1 || app.rides !== world.primary ? `, on ${app.tunnels.join(', then ')}` : ''}`, app.name)];
+  // A new app while no tunnel of its list is up starts under its drop policy, or an `up` would have nothing to undo.
+  if (healthy(added, app.rides)) return { world: added, actions: first };
+  const down = rebalance(added, [app], undefined, empty);
   return { world: down.world, actions: [...first, ...down.actions] };
 }
 
@@ -83,9 +104,11 @@ function onEmptied(world: World, name: string): Step {
   const app = world.apps.get(name);
   if (!app) return unchanged(world);
   if (app.state === 'killed' && app.restartPending) {
-    if (world.tunnel.state !== 'up') return { world: withApps(world, [{ ...app, emptied: true }]), actions: [] };
-    const why = `tunnel ${world.tunnelIface} up; its killed processes have exited`;
-    return { world: withApps(world, [restarted(app)]), actions: [log('app-restart', why, name), { type: 'restart', name }] };
+    const best = bestTunnel(world, app);
+    if (best === undefined) return { world: withApps(world, [{ ...app, emptied: true }]), actions: [] };
+    const why = `tunnel ${best} up; its killed processes have exited`;
+    const moved = best === app.rides ? [] : [{ type: 'sync' } as const];
+    return { world: withApps(world, [{ ...restarted(app), rides: best }]), actions: [...moved, log('app-restart', why, name), { type: 'restart', name }] };
   }
   return {
     world: without(world, name),
@@ -103,8 +126,8 @@ function onCommand(world: World, command: 'freeze' | 'thaw' | 'kill', name: stri
   if (command === 'kill') {
     return { world: withApps(world, [{ ...app, state: 'killed', restartPending: false }]), actions: [{ type: 'kill', orders: [byRequest('app-killed')], wait: false }] };
   }
-  if (world.tunnel.state === 'down' && app.onDrop === 'freeze') {
-    throw new SupervisorError(`cannot thaw ${name}: the tunnel is down (${world.tunnel.reason})`, {
+  if (world.tunnels.get(app.rides)?.state === 'down' && app.onDrop === 'freeze' && bestTunnel(world, app) === undefined) {
+    throw new SupervisorError(`cannot thaw ${name}: the tunnel is down (${world.tunnels.get(app.rides)?.reason})`, {
       code: 'TUNNEL_DOWN', exitCode: 1,
       hint: 'it thaws by itself when the tunnel is back; its traffic could not leave anyway, the firewall still confines it',
     });

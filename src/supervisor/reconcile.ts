@@ -22,6 +22,10 @@ export interface SavedApp {
   readonly adoption?: Adoption;
   /** A `ksapp run` app: where release puts its processes. */
   readonly returnTo?: string;
+  /** Its tunnels in failover order, and the one it rode (absent: the primary). */
+  readonly tunnels?: readonly string[];
+  readonly rides?: string;
+  readonly failback?: boolean;
 }
 
 /** The live view of one group found under the parent. */
@@ -36,7 +40,7 @@ export interface FoundGroup {
  * apps to take back and which groups to remove (pure). A live group nobody
  * remembers is kept under the strictest default, never released.
  */
-export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp[]): { keep: App[]; remove: Cgroup[] } {
+export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp[], primary: string): { keep: App[]; remove: Cgroup[] } {
   const keep: App[] = [];
   const remove: Cgroup[] = [];
   const byName = new Map(saved.filter((s) => !s.inPlace).map((s) => [s.name, s]));
@@ -56,19 +60,29 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
       uid: s?.uid ?? 0, origin: s?.origin ?? 'run', addedAt: s?.addedAt ?? Date.now(),
       manualFreeze: group.frozen && (s?.manualFreeze ?? false),
       state: group.frozen ? (s?.needsRestart ? 'needs-restart' : 'frozen') : 'running', blocked: false,
+      ...tunnelsOf(s, primary),
       ...(s?.adoption ? { adoption: s.adoption } : {}), ...(s?.returnTo ? { returnTo: s.returnTo } : {}),
     });
   }
   return { keep, remove };
 }
 
-/** What to save of an app (pure). */
-export function saveApp(app: App): SavedApp {
+/** An app's tunnels as saved, the primary alone when none were (pure). */
+function tunnelsOf(s: SavedApp | undefined, primary: string): Pick<App, 'tunnels' | 'rides' | 'failback'> {
+  const tunnels = s?.tunnels?.length ? s.tunnels : [primary];
+  const rides = s?.rides !== undefined && tunnels.includes(s.rides) ? s.rides : tunnels[0]!;
+  return { tunnels, rides, failback: s?.failback ?? true };
+}
+
+/** What to save of an app (pure); an app on the primary alone saves no tunnel fields. */
+export function saveApp(app: App, primary: string): SavedApp {
+  const onPrimaryAlone = app.tunnels.length === 1 && app.tunnels[0] === primary && app.rides === primary && app.failback;
   return {
     name: app.name, id: app.id, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart,
     uid: app.uid, origin: app.origin, addedAt: app.addedAt, manualFreeze: app.manualFreeze,
     ...(app.inPlace ? { inPlace: app.inPlace } : {}), ...(app.state === 'needs-restart' ? { needsRestart: true } : {}),
     ...(app.adoption ? { adoption: app.adoption } : {}), ...(app.returnTo ? { returnTo: app.returnTo } : {}),
+    ...(onPrimaryAlone ? {} : { tunnels: app.tunnels, rides: app.rides, failback: app.failback }),
   };
 }
 
@@ -77,15 +91,15 @@ export function saveApp(app: App): SavedApp {
  * the `skip` group), matched with what was saved, and the groups protected
  * in place that still exist; empty leftovers are for removal.
  */
-export async function recoverApps(parent: Cgroup, saved: readonly SavedApp[], skip: string): Promise<{ keep: App[]; remove: Cgroup[] }> {
+export async function recoverApps(parent: Cgroup, saved: readonly SavedApp[], skip: string, primary: string): Promise<{ keep: App[]; remove: Cgroup[] }> {
   const groups = (await parent.children()).filter((c) => c.path.split('/').pop() !== skip);
   const found = await Promise.all(groups.map(async (cgroup) => ({ cgroup, ...(await cgroup.events()) })));
-  const { keep, remove } = reconcile(found, saved);
-  return { keep: [...keep, ...(await inPlaceSurvivors(saved))], remove };
+  const { keep, remove } = reconcile(found, saved, primary);
+  return { keep: [...keep, ...(await inPlaceSurvivors(saved, primary))], remove };
 }
 
 /** Groups protected in place that still exist (a unit between its ExecStartPre and its main process may be empty): taken back as they were saved. */
-export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[]> {
+export async function inPlaceSurvivors(saved: readonly SavedApp[], primary: string): Promise<App[]> {
   const apps: App[] = [];
   for (const s of saved) {
     if (!s.inPlace) continue;
@@ -93,7 +107,7 @@ export async function inPlaceSurvivors(saved: readonly SavedApp[]): Promise<App[
       const cgroup = Cgroup.open(s.inPlace);
       const events = await cgroup.events();
       apps.push({
-        ...s, inPlace: s.inPlace, cgroup, blocked: false,
+        ...s, ...tunnelsOf(s, primary), inPlace: s.inPlace, cgroup, blocked: false,
         state: events.frozen ? (s.needsRestart ? 'needs-restart' : 'frozen') : 'running',
       });
     } catch {

@@ -3,18 +3,19 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Cgroup, cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import {
-  appCounters, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, readTable, removeRouting, removeTable,
+  appCounters, checkCgroupMatchSupport, ensureRouting, FORMAT_MARKER, markFor, readTable, removeRouting, removeTable,
 } from '../firewall/index.js';
 import { checkAppName } from '../app-name.js';
-import { nextAppId, type App, type AppOptions } from './app.js';
+import type { App, AppOptions } from './app.js';
 import { recoverApps, type SavedApp } from './reconcile.js';
 import { SupervisorError } from './errors.js';
 import type { Effects } from './execute.js';
 import { kernelEffects, policyFor } from './kernel-effects.js';
 import { ExitWatchers, stillHolds } from './exit-watch.js';
 import { StateLoop } from './loop.js';
+import { TunnelWatches, type WatchedTunnel } from './tunnel-watches.js';
 import type { SupervisorEvent, TunnelWatch } from './types.js';
-import type { Families, Input, TunnelView, World } from './world.js';
+import type { Families, Input, TunnelState, TunnelView, World } from './world.js';
 
 /**
  * The group the exec guard puts new instances of configured programs into
@@ -22,9 +23,6 @@ import type { Families, Input, TunnelView, World } from './world.js';
  * them. Its name holds a "+", which no app name may, so it is never an app.
  */
 export const STAGING_GROUP = 'exec+staging';
-
-/** How long the monitor gets at start to prove the tunnel up before the tunnel counts as down. */
-const START_GRACE_MS = 2000;
 
 /** How the supervisor is set up. */
 export interface SupervisorOptions {
@@ -35,8 +33,12 @@ export interface SupervisorOptions {
   readonly cgroupParent: string;
   readonly dns: Families;
   readonly lan: Families;
-  /** The tunnel monitor; transitions drive the apps' policies. */
+  /** The primary tunnel's monitor; transitions drive the apps' policies. */
   readonly monitor: TunnelWatch;
+  /** More configured tunnels apps may name (each with its own monitor); slots in this order after the primary. */
+  readonly moreTunnels?: readonly WatchedTunnel[];
+  /** A monitor with default settings for a tunnel an app names that is not configured; without it such a name is refused. */
+  readonly watchTunnel?: (iface: string) => TunnelWatch;
   /** Starts a killed app again (onDrop kill with restart) when the tunnel is back. */
   readonly restart?: (app: App) => Promise<void>;
 }
@@ -54,17 +56,23 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   /** The one loop, owner of the world: inputs, and the teardown of the table, one at a time. */
   private readonly loop: StateLoop;
   private readonly watchers = new ExitWatchers();
-  private startGrace: NodeJS.Timeout | undefined;
-  private settle!: () => void;
-  private readonly known = new Promise<void>((resolve) => { this.settle = resolve; });
+  private readonly monitors = new TunnelWatches((input) => this.heard(input), (iface, e) => this.record({
+    type: 'monitor-warning', tunnel: iface, detail: e instanceof Error ? e.message : String(e),
+  }));
+  private started = false;
+  /** Per tunnel: resolves with its first verdict (a transition, or its start grace running out). */
+  private readonly verdicts = new Map<string, { promise: Promise<void>; settle: () => void }>();
 
   constructor(readonly options: SupervisorOptions) {
     super();
     this.parentPath = path.join(options.cgroupRoot, options.cgroupParent);
-    this.loop = new StateLoop({
-      tunnelIface: options.tunnelIface, tunnel: { state: 'unknown', since: Date.now(), reason: 'starting' },
-      apps: new Map(), dns: options.dns, lan: options.lan,
-    }, (world) => this.effects(world), stillHolds);
+    const none = { v4: [], v6: [] };
+    const tunnels = new Map<string, TunnelState>();
+    for (const t of [{ iface: options.tunnelIface, monitor: options.monitor }, ...(options.moreTunnels ?? [])]) {
+      const slot = this.monitors.add(t);
+      tunnels.set(t.iface, { state: 'unknown', since: Date.now(), reason: 'starting', slot, dns: t.dns ?? none, ...(t.via ? { via: t.via } : {}) });
+    }
+    this.loop = new StateLoop({ primary: options.tunnelIface, tunnels, apps: new Map(), dns: options.dns, lan: options.lan }, (world) => this.effects(world), stillHolds);
   }
 
   /** The protected apps, by name (read-only: only the loop changes them). */
@@ -72,9 +80,37 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     return this.loop.current.apps;
   }
 
-  /** What the supervisor believes about the tunnel. */
+  /** What the supervisor believes about the primary tunnel. */
   get tunnel(): TunnelView {
-    return this.loop.current.tunnel;
+    const t = this.loop.current.tunnels.get(this.options.tunnelIface);
+    return t ? { state: t.state, since: t.since, reason: t.reason } : { state: 'unknown', since: 0, reason: 'not watched' };
+  }
+
+  /** The packet mark an app's sockets carry now (its id, in its tunnel's slot). */
+  markOf(app: App): number {
+    return markFor(app.id, this.tunnels.get(app.rides)?.slot ?? 0);
+  }
+
+  /** Every watched tunnel, by interface. */
+  get tunnels(): ReadonlyMap<string, TunnelState> {
+    return this.loop.current.tunnels;
+  }
+
+  /**
+   * Watches a tunnel an app names (with default settings when it is not
+   * configured): its slot, routing table and rules first, then its monitor.
+   */
+  async watchTunnel(iface: string): Promise<void> {
+    if (this.monitors.slotOf(iface) !== undefined) return;
+    const monitor = this.options.watchTunnel?.(iface);
+    if (!monitor) {
+      throw new SupervisorError(`no tunnel named ${iface} is watched by this daemon`, {
+        code: 'TUNNEL_UNKNOWN', exitCode: 2, hint: `add it under \`tunnels:\` in the config, or use --tunnel ${this.options.tunnelIface}`,
+      });
+    }
+    const slot = this.monitors.add({ iface, monitor });
+    await this.dispatch({ type: 'tunnel-added', iface, slot, dns: { v4: [], v6: [] } });
+    if (this.started) await this.monitors.start(iface);
   }
 
   /**
@@ -109,28 +145,25 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     let keep: App[] = [];
     try {
       await checkCgroupMatchSupport(nftCgroupPath(this.options.cgroupRoot, parent.path), cgroupLevel(this.options.cgroupRoot, parent.path));
-      ({ keep, remove } = await recoverApps(parent, saved, STAGING_GROUP));
+      ({ keep, remove } = await recoverApps(parent, saved, STAGING_GROUP, this.options.tunnelIface));
+      // A tunnel a saved app rode that is no longer configured is watched with default settings.
+      for (const iface of new Set(keep.flatMap((a) => a.tunnels))) await this.watchTunnel(iface).catch(() => undefined);
+      const watched = keep.map((a) => ({ ...a, tunnels: a.tunnels.filter((t) => this.monitors.slotOf(t) !== undefined) }))
+        .map((a) => (a.tunnels.length ? a : { ...a, tunnels: [this.options.tunnelIface] }))
+        .map((a) => (a.tunnels.includes(a.rides) ? a : { ...a, rides: a.tunnels[0]! }));
       // Rules before routing: a refused table leaves no ip rule behind, and marked packets without
       // the rule still meet the egress check.
-      await this.dispatch({ type: 'recovered', apps: keep });
-      await ensureRouting(null);
-      this.options.monitor.on('transition', (transition) => this.heard({ type: 'tunnel', transition }));
-      this.options.monitor.on('route', (change) => this.heard({ type: 'route', change }));
-      // Heard by status, the dashboard and the log: why the tunnel is down in better words, and a source's trouble.
-      this.options.monitor.on('reason', (t) => this.heard({ type: 'tunnel-reason', reason: t.reason }));
-      this.options.monitor.on('warning', (e) => this.record({ type: 'monitor-warning', detail: e instanceof Error ? e.message : String(e) }));
+      await this.dispatch({ type: 'recovered', apps: watched });
+      for (const t of this.monitors.list()) await ensureRouting(null, t.slot);
       // After the apps are back, so the first transition acts on them too.
-      await this.options.monitor.start();
+      this.started = true;
+      for (const t of this.monitors.list()) await this.monitors.start(t.iface);
     } catch (error) {
       await this.undoStart(existed, keep.length > 0);
       throw error;
     }
     for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
     for (const app of keep) this.watchExit(app);
-    // A tunnel already dead at start never produces a transition: give the sources a moment, then act on the belief.
-    this.startGrace = setTimeout(() => this.heard({
-      type: 'start-grace', monitorDown: this.options.monitor.state === 'down', why: this.options.monitor.reasonNow?.(), at: Date.now(),
-    }), START_GRACE_MS);
   }
 
   /**
@@ -139,7 +172,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
    * daemon left stay, and so does a parent that existed before.
    */
   private async undoStart(parentExisted: boolean, appsAlive: boolean): Promise<void> {
-    await Promise.resolve(this.options.monitor.stop()).catch(() => undefined);
+    await this.monitors.stop();
     this.loop.forgetApps();
     if (appsAlive) return;
     if (!parentExisted) {
@@ -159,17 +192,21 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       });
     }
     checkAppName(options.name);
+    const tunnels = options.tunnels?.length ? [...options.tunnels] : [this.options.tunnelIface];
+    for (const iface of tunnels) await this.watchTunnel(iface);
     // A new group, never an existing one: the clean-up below then removes only what this call made.
     const cgroup = options.inPlace ? Cgroup.open(options.inPlace) : await this.parent.makeChild(options.name);
     const app: App = {
-      ...options, id: nextAppId([...this.apps.values()].map((a) => a.id)), cgroup,
+      // The id is the loop's to give (see the `add` step); 0 stands in until then.
+      ...options, id: 0, cgroup, tunnels, failback: options.failback ?? true, rides: tunnels[0]!,
       state: 'running', blocked: false, manualFreeze: false, addedAt: Date.now(),
     };
     try {
       await this.dispatch({ type: 'add', app, empty: !options.inPlace });
     } catch (error) {
-      // The rules never took it: gone again, and so is a group this call made.
-      await this.dispatch({ type: 'remove', name: app.name }).catch(() => undefined);
+      // The rules never took it: gone again, and so is a group this call made (never another app of that name).
+      if (this.apps.get(app.name)?.cgroup === cgroup) await this.dispatch({ type: 'remove', name: app.name }).catch(() => undefined);
+      else if (!options.inPlace) await cgroup.remove().catch(() => undefined);
       throw error;
     }
     return this.apps.get(app.name) ?? app;
@@ -234,8 +271,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
    * otherwise the rules stay in the kernel so the apps stay confined.
    */
   async stop(): Promise<void> {
-    clearTimeout(this.startGrace);
-    await this.options.monitor.stop();
+    await this.monitors.stop();
     this.watchers.clear();
     if (this.apps.size > 0 || !this.parentGroup) return;
     // An empty staging group goes; one still holding a process keeps the rules in force for it.
@@ -251,12 +287,22 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
 
   /** Records an event and tells listeners (the daemon persists state on every event). */
   record(event: Omit<SupervisorEvent, 'at'>): void {
-    if (event.type === 'tunnel-up' || event.type === 'tunnel-down') this.settle();
+    if ((event.type === 'tunnel-up' || event.type === 'tunnel-down') && event.tunnel !== undefined) this.verdictOf(event.tunnel).settle();
     this.emit('event', { at: Date.now(), ...event } satisfies SupervisorEvent);
   }
 
-  /** Resolves once the tunnel's state is known (its first transition after start, or the start grace ran out). */
-  tunnelKnown(): Promise<void> {
-    return this.known;
+  /** Resolves once a tunnel's state is known (its first transition after start, or its start grace ran out); the primary by default. */
+  tunnelKnown(iface = this.options.tunnelIface): Promise<void> {
+    return this.verdictOf(iface).promise;
+  }
+
+  private verdictOf(iface: string): { promise: Promise<void>; settle: () => void } {
+    let v = this.verdicts.get(iface);
+    if (!v) {
+      let settle!: () => void;
+      const promise = new Promise<void>((resolve) => { settle = resolve; });
+      this.verdicts.set(iface, (v = { promise, settle }));
+    }
+    return v;
   }
 }

@@ -8,8 +8,8 @@ export const restarted = (app: App): App => ({ ...app, state: 'running', restart
 export const unchanged = (world: World): Step => ({ world, actions: [] });
 
 /** An action that logs an event. */
-export function log(type: Extract<Action, { type: 'log' }>['event']['type'], detail?: string, app?: string): Action {
-  return { type: 'log', event: { type, ...(detail === undefined ? {} : { detail }), ...(app === undefined ? {} : { app }) } };
+export function log(type: Extract<Action, { type: 'log' }>['event']['type'], detail?: string, app?: string, tunnel?: string): Action {
+  return { type: 'log', event: { type, ...(detail === undefined ? {} : { detail }), ...(app === undefined ? {} : { app }), ...(tunnel === undefined ? {} : { tunnel }) } };
 }
 
 /** The world with these apps replaced or added. */

@@ -12,10 +12,21 @@ export interface TunnelView {
   readonly reason: string;
 }
 
+/** One watched tunnel as the supervisor sees it. */
+export interface TunnelState extends TunnelView {
+  /** Its slot of the mark space and routing tables (0: the primary). */
+  readonly slot: number;
+  /** Multi-hop: the tunnel this one's endpoint is reached through; it is healthy only while that one is. */
+  readonly via?: string;
+  /** Resolvers inside it (the world's `dns` when empty). */
+  readonly dns: Families;
+}
+
 /** Everything the supervisor decides from: written only by `step` (see machine.ts). */
 export interface World {
-  readonly tunnelIface: string;
-  readonly tunnel: TunnelView;
+  /** The tunnel apps ride unless they name another (slot 0). */
+  readonly primary: string;
+  readonly tunnels: ReadonlyMap<string, TunnelState>;
   readonly apps: ReadonlyMap<string, App>;
   readonly dns: Families;
   readonly lan: Families;
@@ -23,11 +34,13 @@ export interface World {
 
 /** One thing that happened, as the supervisor's loop takes it in. */
 export type Input =
-  | { readonly type: 'tunnel'; readonly transition: TunnelTransition }
+  | { readonly type: 'tunnel'; readonly iface: string; readonly transition: TunnelTransition }
   /** A better reason for a down tunnel, no change of state. */
-  | { readonly type: 'tunnel-reason'; readonly reason: string }
-  /** The start grace ran out; the monitor's belief and why. */
-  | { readonly type: 'start-grace'; readonly monitorDown: boolean; readonly why: string | undefined; readonly at: number }
+  | { readonly type: 'tunnel-reason'; readonly iface: string; readonly reason: string }
+  /** A tunnel's start grace ran out; its monitor's belief and why. */
+  | { readonly type: 'start-grace'; readonly iface: string; readonly monitorDown: boolean; readonly why: string | undefined; readonly at: number }
+  /** A tunnel watched from now on (an app named it); its state is unknown until its monitor speaks. */
+  | { readonly type: 'tunnel-added'; readonly iface: string; readonly slot: number; readonly via?: string; readonly dns: Families }
   | { readonly type: 'route'; readonly change: RouteChange }
   /** Apps a previous daemon left, taken back at start. */
   | { readonly type: 'recovered'; readonly apps: readonly App[] }
@@ -58,16 +71,20 @@ export type Action =
   | { readonly type: 'kill'; readonly orders: readonly Order[]; readonly wait: boolean }
   /** Loads the ruleset for the world as it now is (one transaction). */
   | { readonly type: 'sync' }
-  /** Puts the tunnel's default route into our table (the kernel dropped it with the interface). */
-  | { readonly type: 'route-into-tunnel' }
-  /** Puts back a default route someone removed from our table; `what` names it for the log. */
-  | { readonly type: 'restore-route'; readonly route: 'unreachable' | 'tunnel'; readonly what: string }
+  /** Puts the tunnel's default route into its table (the kernel dropped it with the interface). */
+  | { readonly type: 'route-into-tunnel'; readonly iface: string; readonly slot: number }
+  /** Adds a new tunnel's ip rule and table (unreachable until its route is in). */
+  | { readonly type: 'ensure-routing'; readonly iface: string; readonly slot: number }
+  /** Puts back a default route someone removed from a table of ours; `what` names it for the log. */
+  | { readonly type: 'restore-route'; readonly route: 'unreachable' | 'tunnel'; readonly iface: string; readonly slot: number; readonly what: string }
+  /** Forgets the tracked connections carrying these marks (an app moved: NAT and route are decided per connection). */
+  | { readonly type: 'forget-flows'; readonly marks: readonly number[] }
   | { readonly type: 'restart'; readonly name: string }
   /** Stops watching the app's group, thaws it, and (unless in place) kills what is left and removes it. */
   | { readonly type: 'drop-group'; readonly app: App }
   | { readonly type: 'log'; readonly event: Omit<SupervisorEvent, 'at'> }
   /** Logs a transition with the time from its detection until every action before this one was done. */
-  | { readonly type: 'reacted'; readonly state: 'up' | 'down'; readonly reason: string; readonly detectedAt?: bigint };
+  | { readonly type: 'reacted'; readonly iface: string; readonly state: 'up' | 'down'; readonly reason: string; readonly detectedAt?: bigint };
 
 /** The consequence of one input: the next world and what to do about it. */
 export interface Step {

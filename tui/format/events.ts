@@ -34,6 +34,8 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'config-error': { symbol: '⚠', label: 'config error', tone: 'red' },
   'config-invalid': { symbol: '⚠', label: 'config error', tone: 'red' },
   'route-restored': { symbol: '↺', label: 'route restored', tone: 'yellow' },
+  'app-moved': { symbol: '⇄', label: 'moved', tone: 'yellow' },
+  'tunnel-reconnect': { symbol: '↻', label: 'reconnecting', tone: 'blue' },
   error: { symbol: '⚠', label: 'error', tone: 'red' },
 };
 
@@ -44,7 +46,9 @@ export function eventLook(type: string): Look {
 
 /** The parts of one event-log line: time, look, and the rest as text. */
 export function eventParts(e: EventRecord): { time: string; look: Look; text: string } {
-  const subject = [e.app, e.detail].filter((x) => x !== undefined && x !== '').join(': ');
+  // A tunnel's own events name it (with several tunnels "kill switch on" alone would not say which).
+  const about = e.app ?? (e.tunnel !== undefined && !(e.detail ?? '').includes(e.tunnel) ? e.tunnel : undefined);
+  const subject = [about, e.detail].filter((x) => x !== undefined && x !== '').join(': ');
   const reaction = e.reactionMs === undefined ? '' : ` (reacted in ${formatMs(e.reactionMs)})`;
   return { time: formatClock(e.at), look: eventLook(e.type), text: `${subject}${reaction}` };
 }
