@@ -5,6 +5,8 @@
 // sender keeps getting through from the client's address all along.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { tally } from '../src/demo/classify.js';
 import { faultById } from '../src/demo/faults.js';
@@ -153,5 +155,27 @@ test('multi-hop: a tunnel that runs inside the primary is down while the primary
   }
   assert.ok(await waitUntil(async () => (await app('two'))?.state === 'running', 20_000, 100), 'thawed with its outer hop');
   assert.equal((await seen('two', t0)).fromClient, 0);
+  await stopDaemon();
+});
+
+test('a reconnect command that brings the tunnel back thaws the apps; the kill switch holds meanwhile', { skip, timeout: 60_000 }, async () => {
+  const iface = lab.tunnel.clientIface;
+  const config = path.join(lab.dir, 'reconnect.yaml');
+  await writeFile(config, [
+    'tunnel:', `  interface: ${iface}`,
+    `  reconnect: { command: [ip, link, set, ${iface}, up], every: 500ms, timeout: 5s }`,
+    `dns: { servers: [${lab.tunnel.server4}] }`, `cgroupParent: ksapp-t-${lab.suffix}`, '',
+  ].join('\n'));
+  await startDaemon(config);
+  assert.ok(await waitUntil(async () => (await app('one'))?.state === 'running' && (await status()).tunnel.state === 'up', 20_000, 100), await why());
+  const t0 = Date.now();
+  // Set down and never repaired by the test: only the daemon's reconnect command brings it back.
+  await lab.exec('client', ['ip', 'link', 'set', iface, 'down']);
+  assert.ok(await waitUntil(async () => (await status()).events.some((e) => e.type === 'tunnel-reconnect' && Date.parse(e.at) >= t0), 10_000, 100), await why());
+  assert.ok(await waitUntil(async () => (await app('one'))?.state === 'running' && (await status()).tunnel.state === 'up', 20_000, 100), `thawed: ${await why()}`);
+  const events = (await status()).events.filter((e) => Date.parse(e.at) >= t0).map((e) => e.type);
+  assert.ok(events.indexOf('app-frozen') < events.indexOf('tunnel-reconnect') && events.indexOf('tunnel-reconnect') < events.lastIndexOf('app-thawed'), events.join(' '));
+  assert.match((await status()).events.find((e) => e.type === 'tunnel-reconnect')?.detail ?? '', new RegExp(`attempt 1: ip link set ${iface} up exited 0`));
+  assert.equal((await seen('one', t0)).fromClient, 0);
   await stopDaemon();
 });

@@ -2,13 +2,14 @@
 export const USAGE = `ksapp — per-application VPN kill switch
 
 Usage:
-  ksapp run [--name NAME] [--tunnel IFACE] [--on-drop freeze|kill|block]
+  ksapp run [--name NAME] [--tunnel IFACE[,IFACE...]] [--on-drop freeze|kill|block]
             [--allow-lan] [--restart] [--dns ADDR]... [--as-root] [--no-wait] -- COMMAND [ARGS...]
-            (--as-root: run the app as root when not started through sudo;
+            (--tunnel A,B: its tunnel, or a failover order;
+             --as-root: run the app as root when not started through sudo;
              --no-wait: refuse when the tunnel is down instead of starting frozen)
   ksapp daemon [--config FILE] [--foreground]
   ksapp status [--json]
-  ksapp protect (--pid PID | --exe PATH | --unit UNIT [--persist] | --cgroup PATH) [--name NAME] [--on-drop ...]
+  ksapp protect (--pid PID | --exe PATH | --unit UNIT [--persist] | --cgroup PATH) [--name NAME] [--tunnel IFACE[,IFACE...]] [--on-drop ...]
   ksapp release NAME | freeze NAME | thaw NAME | kill NAME
   ksapp start NAME            (an app the config gives a command)
   ksapp install-launcher NAME [--desktop FILE]   (menu entry that starts NAME through ksapp run)

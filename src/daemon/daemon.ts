@@ -24,6 +24,7 @@ import { acquireLock, acquireNetnsLock, acquireParentLock, sweepStaleLocks } fro
 import { AutoAdopter } from './auto-adopt.js';
 import { appParent } from './systemd.js';
 import { configUser, launchDetached } from './start-app.js';
+import { Reconnector } from './reconnect.js';
 
 /** How a daemon is started. */
 export interface DaemonOptions {
@@ -64,6 +65,7 @@ export class Daemon {
   private resolvConf: string | null = null;
   private releaseLock: (() => Promise<void>) | undefined;
   private adopter: AutoAdopter | undefined;
+  private reconnector: Reconnector | undefined;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
 
@@ -124,6 +126,10 @@ export class Daemon {
       watchTunnel: (iface) => this.monitorFor(iface, { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS, holdDown: DEFAULT_HOLD_DOWN_MS, maxHoldDown: DEFAULT_MAX_HOLD_DOWN_MS }),
       restart: (app) => this.restartConfigApp(app),
     });
+    this.reconnector = new Reconnector(new Map(this.config.tunnels.flatMap((t) => {
+      const iface = t === this.config.tunnel ? this.iface : t.interface;
+      return t.reconnect && iface !== undefined ? [[iface, t.reconnect] as const] : [];
+    })), (e) => this.sup.record(e));
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
     if (this.configError) this.sup.record({ type: 'config-error', detail: this.configError });
     const { state: saved, dropped } = await readState(this.stateFile, { cgroupRoot: root, parentPath: this.sup.parentPath });
@@ -155,6 +161,7 @@ export class Daemon {
       this.stopWatching?.();
       this.adopter?.stop();
       await this.server?.close().catch(() => undefined);
+      this.reconnector?.stop();
       await this.sup?.stop();
       if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
       else await this.save();
@@ -222,6 +229,7 @@ export class Daemon {
   }
 
   private onEvent(e: SupervisorEvent): void {
+    this.reconnector?.heard(e);
     this.stream.event(this.log.add(e));
     void this.save();
     this.checkIdle();
