@@ -47,6 +47,20 @@ test('every app state shows its symbol and word; the tunnel shows UP, then DOWN 
   assert.equal(source.unsubscribed, 1, 'unmounting unsubscribes');
 });
 
+test('several tunnels: one line says how each is and which apps ride it', async () => {
+  const source = new FakeSource();
+  const r = await mount(source);
+  try {
+    const s = status([app('work'), app('torrent', { state: 'frozen' })]);
+    const t = (iface: string, state: 'up' | 'down', apps: string[], reason = 'all sources healthy') => ({ ...s.tunnel, interface: iface, state, reason, apps });
+    source.sendStatus({ ...s, tunnels: [t('wg0', 'up', ['work']), t('wg1', 'down', ['torrent'], 'wg1 deleted')] });
+    const frame = await waitForFrame(r.lastFrame, 'tunnels:');
+    assert.match(frame, /tunnels: wg0 ▲: work · wg1 ▼ wg1 deleted: torrent/);
+  } finally {
+    r.unmount();
+  }
+});
+
 test('an empty app list says how to protect one', async () => {
   const source = new FakeSource();
   const r = await mount(source);

@@ -27,8 +27,15 @@ function infoLines({ status, connection, now }: TunnelPanelProps): [string, stri
   return [
     `tunnel ${t.interface} · ${t.state} since ${formatClock(t.since)} (${formatAgo(t.since, now)})${stale}`,
     `reason: ${t.reason || UNKNOWN}`,
-    `handshake ${handshake} · probe RTT ${formatMs(t.probeRttMs)} · last reaction ${formatMs(t.lastReactionMs)}`,
+    // With several tunnels the last line says how each is and who rides it; the primary's figures fit in one.
+    (status.tunnels?.length ?? 0) > 1 ? tunnelsLine(status.tunnels!)
+      : `handshake ${handshake} · probe RTT ${formatMs(t.probeRttMs)} · last reaction ${formatMs(t.lastReactionMs)}`,
   ];
+}
+
+/** Every tunnel in one line: its state and the apps riding it (pure). */
+export function tunnelsLine(tunnels: NonNullable<Status['tunnels']>): string {
+  return `tunnels: ${tunnels.map((t) => `${t.interface} ${t.state === 'up' ? '▲' : '▼'}${t.state === 'up' ? '' : ` ${t.reason}`}${t.via ? ` (in ${t.via})` : ''}: ${t.apps.length ? t.apps.join(', ') : 'no app'}`).join(' · ')}`;
 }
 
 /** The tunnel at a glance: a big UP/DOWN badge and the facts behind it. */
