@@ -189,3 +189,13 @@ test('ip rules: the primary catches every protected mark; another slot only its 
   assert.equal(hasMarkRule(rules([primary]), 1), false);
   assert.equal(hasMarkRule(rules([primary, second]), 1), true);
 });
+
+test('multi-hop: the inner tunnel\'s packets to its endpoint may leave only through the outer tunnel', () => {
+  const text = rulesetFor({ ...base, hopGuards: [{ inner: 'wg1', outer: 'wg0', endpoints: ['198.18.2.3:51822', '[fd00:2::3]:51822', 'bogus'] }] });
+  const chain = text.split('chain hop_guard {')[1]!.split('\n  }')[0]!.split('\n').map((l) => l.trim()).filter(Boolean);
+  assert.deepEqual(chain, [
+    'type filter hook postrouting priority filter; policy accept;',
+    'ip daddr 198.18.2.3 udp dport 51822 oifname != "wg0" counter name "hop_drop" drop',
+    'ip6 daddr fd00:2::3 udp dport 51822 oifname != "wg0" counter name "hop_drop" drop',
+  ]);
+});

@@ -29,6 +29,14 @@ export interface AppRule {
   readonly slot?: number;
 }
 
+/** A tunnel inside another: where its endpoints are, and the only interface they may be reached by. */
+export interface HopGuard {
+  readonly inner: string;
+  readonly outer: string;
+  /** `addr:port` (`[v6]:port`), as WireGuard reports its peers' endpoints. */
+  readonly endpoints: readonly string[];
+}
+
 /** A tunnel besides the primary: its own slot of the mark space, routing table and resolvers. */
 export interface TunnelRule {
   readonly iface: string;
@@ -44,6 +52,8 @@ export interface FirewallPolicy {
   readonly tunnelIface: string | null;
   /** More tunnels apps may ride; each app's packets may leave only through its own. */
   readonly tunnels?: readonly TunnelRule[];
+  /** Multi-hop: an inner tunnel's own packets to its endpoints may leave only through its outer tunnel. */
+  readonly hopGuards?: readonly HopGuard[];
   /** The ksapp cgroup parent: one catch-all rule confines everything below it. */
   readonly parent: CgroupRef;
   /** Apps with their own counters and options. */

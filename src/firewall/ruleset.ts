@@ -1,5 +1,6 @@
 import { parseIp } from '../config/ip.js';
-import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy } from './policy.js';
+import { parseLocal } from './conntrack.js';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type HopGuard } from './policy.js';
 
 /** Name of the table ksapp owns. */
 export const TABLE = 'ksapp';
@@ -86,6 +87,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
   const lines: string[] = [
     `table inet ${TABLE} {`,
     `  counter ${FORMAT_MARKER} {}`,
+    '  counter hop_drop {}',
     ...apps.flatMap((a) => [`  counter tx_${a.id} {}`, `  counter drop_${a.id} {}`]),
     '  counter drop_unknown {}',
     set('lan4', 'ipv4_addr', lan4),
@@ -137,6 +139,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
       `  chain tx_${a.id} {`, `    counter name "tx_${a.id}" accept`, '  }',
       `  chain dropped_${a.id} {`, `    counter name "drop_${a.id}" drop`, '  }',
     ]),
+    ...hopGuardChain(policy.hopGuards ?? []),
     '  chain snat_tunnel {',
     '    type nat hook postrouting priority 100; policy accept;',
     ...allTuns.map((t) => `    ${PROTECTED} oifname ${t} masquerade`),
@@ -174,6 +177,22 @@ function egressByTunnel(
     rules.push(extra.length === 0 ? `    oifname ${iface} accept` : `    oifname ${iface} meta mark & ${hex(SLOT_MASK)} == ${hex(slotMark(slot))} accept`);
   }
   return rules;
+}
+
+/**
+ * Multi-hop: the inner tunnel's packets to its endpoint (its own UDP, sent by
+ * the VPN client, in no app's group) leave only through the outer tunnel —
+ * never by the physical interface, which would show the inner server to the
+ * network outside the outer tunnel.
+ */
+function hopGuardChain(guards: readonly HopGuard[]): string[] {
+  const rules = guards.flatMap((g) => g.endpoints.flatMap((e) => {
+    const ep = parseLocal(e);
+    if (!ep || parseIp(ep.addr) === undefined) return [];
+    const family = ep.addr.includes(':') ? 'ip6' : 'ip';
+    return [`    ${family} daddr ${address(ep.addr)} udp dport ${ep.port} oifname != ${quote(g.outer)} counter name "hop_drop" drop`];
+  }));
+  return ['  chain hop_guard {', '    type filter hook postrouting priority filter; policy accept;', ...rules, '  }'];
 }
 
 /** DNAT of DNS to the tunnel's resolvers for packets that `who` selects (the parent group, or the ksapp mark). */

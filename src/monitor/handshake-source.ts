@@ -25,6 +25,8 @@ export interface HandshakeSourceOptions {
 export class HandshakeSource extends EventEmitter {
   /** Epoch ms of the newest handshake seen; null = never or unknown. */
   newestHandshakeMs: number | null = null;
+  /** The peers' endpoints (`addr:port`) as last read; `endpoints` is emitted when they change. */
+  endpoints: readonly string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private polling: Promise<void> | undefined;
@@ -71,6 +73,11 @@ export class HandshakeSource extends EventEmitter {
     try {
       const dump = parseWgDump(await runTool(this.opts.wg ?? tools.wg, ['show', this.opts.iface, 'dump']));
       const detectedAt = process.hrtime.bigint();
+      const endpoints = dump.peers.flatMap((p) => (p.endpoint === null ? [] : [p.endpoint])).sort();
+      if (endpoints.join(' ') !== this.endpoints.join(' ')) {
+        this.endpoints = endpoints;
+        this.emit('endpoints', endpoints);
+      }
       const now = this.clock();
       const age = newestHandshakeAgeMs(dump, now);
       this.newestHandshakeMs = age === null ? null : now - age;

@@ -44,7 +44,7 @@ type Source = LinkSource | NetlinkSource | HandshakeSource | ProbeSource;
 const WAIT_POLL_MS = 200;
 
 /** What a TunnelMonitor tells its listeners. */
-export type MonitorEvents = { transition: [MonitorTransition]; reason: [MonitorTransition]; route: [RouteEvent]; warning: [unknown] };
+export type MonitorEvents = { transition: [MonitorTransition]; reason: [MonitorTransition]; route: [RouteEvent]; warning: [unknown]; endpoints: [readonly string[]] };
 
 /** Watches one tunnel interface; emits `transition` and `reason` (a refined down reason, no state change) as MonitorTransition, and `route` (RouteEvent). */
 export class TunnelMonitor extends EventEmitter<MonitorEvents> {
@@ -136,6 +136,7 @@ export class TunnelMonitor extends EventEmitter<MonitorEvents> {
       source.on('warning', (e: unknown) => this.emit('warning', e));
     }
     this.sources.get('link')?.on('route', (e: RouteEvent) => this.emit('route', e));
+    this.sources.get('handshake')?.on('endpoints', (e: readonly string[]) => this.emit('endpoints', e));
     await Promise.all([...this.sources.values()].map((s) => s.start()));
   }
 

@@ -10,6 +10,7 @@ export function policyFor(world: World, cgroupRoot: string, parentPath: string):
   return {
     tunnelIface: world.primary,
     tunnels: [...world.tunnels].filter(([, t]) => t.slot > 0).map(([iface, t]) => ({ iface, slot: t.slot, dns: t.dns })),
+    hopGuards: [...world.tunnels].flatMap(([iface, t]) => (t.via === undefined || !t.endpoints?.length ? [] : [{ inner: iface, outer: t.via, endpoints: t.endpoints }])),
     parent: ref(parentPath),
     apps: [...world.apps.values()].map((a) => ({
       id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked, ...(slotOf(a.rides) > 0 ? { slot: slotOf(a.rides) } : {}),

@@ -26,6 +26,12 @@ export function step(world: World, input: Input): Step {
       if (!t || t.state !== 'down' || t.reason === input.reason) return unchanged(world);
       return { world: withTunnel(world, input.iface, { ...t, reason: input.reason }), actions: [log('tunnel-reason', input.reason, undefined, input.iface)] };
     }
+    case 'tunnel-endpoints': {
+      const t = world.tunnels.get(input.iface);
+      if (!t || (t.endpoints ?? []).join(' ') === input.endpoints.join(' ')) return unchanged(world);
+      // Only a tunnel inside another has its endpoints in the ruleset.
+      return { world: withTunnel(world, input.iface, { ...t, endpoints: input.endpoints }), actions: t.via === undefined ? [] : [{ type: 'sync' }] };
+    }
     case 'tunnel-added': {
       if (world.tunnels.has(input.iface)) return unchanged(world);
       const view = { state: 'unknown', since: Date.now(), reason: 'starting', slot: input.slot, dns: input.dns, ...(input.via ? { via: input.via } : {}) } as const;

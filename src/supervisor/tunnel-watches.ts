@@ -53,6 +53,7 @@ export class TunnelWatches {
     // Heard by status, the dashboard and the log: why the tunnel is down in better words, and a source's trouble.
     monitor.on('reason', (t) => this.heard({ type: 'tunnel-reason', iface, reason: t.reason }));
     monitor.on('warning', (e) => this.warn(iface, e));
+    monitor.on('endpoints', (endpoints) => this.heard({ type: 'tunnel-endpoints', iface, endpoints }));
     this.watched.set(iface, { watch, slot });
     return slot;
   }

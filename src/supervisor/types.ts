@@ -29,6 +29,8 @@ export interface TunnelWatch {
   on(event: 'route', listener: (r: RouteChange) => void): unknown;
   /** A better reason for a down tunnel, with no change of state (deleted, after "set down"). */
   on(event: 'reason', listener: (t: TunnelTransition) => void): unknown;
+  /** The tunnel's peers' endpoints (`addr:port`), when it knows them (WireGuard), each time they change. */
+  on(event: 'endpoints', listener: (endpoints: readonly string[]) => void): unknown;
   /** A source's trouble that is not a verdict (its helper process restarted, a lookup failed). */
   on(event: 'warning', listener: (e: unknown) => void): unknown;
   start(): Promise<void> | void;

@@ -20,6 +20,8 @@ export interface TunnelState extends TunnelView {
   readonly via?: string;
   /** Resolvers inside it (the world's `dns` when empty). */
   readonly dns: Families;
+  /** Its peers' endpoints (`addr:port`), as its monitor last read them (WireGuard); with `via` they are guarded. */
+  readonly endpoints?: readonly string[];
 }
 
 /** Everything the supervisor decides from: written only by `step` (see machine.ts). */
@@ -39,6 +41,8 @@ export type Input =
   | { readonly type: 'tunnel-reason'; readonly iface: string; readonly reason: string }
   /** A tunnel's start grace ran out; its monitor's belief and why. */
   | { readonly type: 'start-grace'; readonly iface: string; readonly monitorDown: boolean; readonly why: string | undefined; readonly at: number }
+  /** A tunnel's peers' endpoints changed (a multi-hop tunnel's must be reached through its outer hop only). */
+  | { readonly type: 'tunnel-endpoints'; readonly iface: string; readonly endpoints: readonly string[] }
   /** A tunnel watched from now on (an app named it); its state is unknown until its monitor speaks. */
   | { readonly type: 'tunnel-added'; readonly iface: string; readonly slot: number; readonly via?: string; readonly dns: Families }
   | { readonly type: 'route'; readonly change: RouteChange }
