@@ -70,3 +70,23 @@ test('a started daemon gets a clean environment; KSAPP_ overrides only from root
   assert.deepEqual(daemonEnv({ ...env, SUDO_USER: 'u' }, 0), { PATH: SAFE_PATH });
   assert.deepEqual(daemonEnv({}, 0), { PATH: SAFE_PATH });
 });
+
+test('several tunnels: saved tunnels, socket requests and who may add a tunnel are checked', async () => {
+  const { parseRequest } = await import('../src/ipc/validate.js');
+  const { requireWatchedFor } = await import('../src/daemon/tunnel-rights.js');
+  assert.equal(savedAppProblem({ ...app, tunnels: ['wg0', 'wg1'], rides: 'wg1', failback: false }, bounds), undefined);
+  for (const [extra, why] of [
+    [{ tunnels: ['wg0', 'wg0'], rides: 'wg0', failback: true }, /twice/], [{ tunnels: ['wg0'], rides: 'wg9', failback: true }, /rides/],
+    [{ tunnels: ['../x'], rides: '../x', failback: true }, /interface names/], [{ tunnels: [], rides: 'wg0', failback: true }, /interface names/],
+    [{ tunnels: ['wg0'], rides: 'wg0', failback: 'yes' }, /failback/],
+  ] as const) assert.match(savedAppProblem({ ...app, ...extra }, bounds) ?? 'accepted', why);
+  assert.deepEqual(parseRequest('{"id":1,"op":"register","tunnels":["wg0","wg1"]}'), { id: 1, op: 'register', tunnels: ['wg0', 'wg1'] });
+  for (const bad of ['[]', '["wg0","wg0"]', '["a b"]', '"wg0"', JSON.stringify(Array.from({ length: 17 }, (_, i) => `wg${i}`))]) {
+    assert.throws(() => parseRequest(`{"id":1,"op":"protect","pid":5,"tunnels":${bad}}`), /tunnels must be 1 to 16 distinct interface names/, bad);
+  }
+  // A user may name only tunnels the daemon watches: each new one takes one of its 16 slots.
+  const sup = { tunnels: new Map([['wg0', {}]]) } as unknown as Parameters<typeof requireWatchedFor>[0];
+  assert.doesNotThrow(() => requireWatchedFor(sup, ['wg0'], 1000));
+  assert.doesNotThrow(() => requireWatchedFor(sup, ['wg7'], 0));
+  assert.throws(() => requireWatchedFor(sup, ['wg0', 'wg7'], 1000), { code: 'NOT_AUTHORIZED', message: /does not watch wg7; only root may add a tunnel/ });
+});
