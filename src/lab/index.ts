@@ -11,3 +11,4 @@ export { ispRuleset, vpnNatRuleset } from './rulesets.js';
 export { planFor, wgIfaceNames, type LabMode, type LabPlan, type TunnelPlan } from './topology.js';
 export { parseLatestHandshakes } from './wireguard.js';
 export { collectJsonLines } from './json-lines.js';
+export { OPENVPN, startOpenvpn, type OpenvpnLab } from './openvpn.js';
