@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # tool → Debian package that provides it
 packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go util-linux:setpriv
           iputils-ping:ping tmux:tmux iperf3:iperf3 socat:socat conntrack:conntrack
+          # the tests and `ksapp demo --vpn openvpn` run a real OpenVPN server and client (openssl makes their keys)
+          openvpn:openvpn openssl:openssl
           # the tests check the shipped unit with systemd-analyze verify (systemd need not run)
           systemd:systemd-analyze
           # the native addons (SO_PEERCRED, process events, pidfd, exec guard): node-gyp needs a compiler, make, python3, kernel headers
