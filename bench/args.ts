@@ -2,7 +2,7 @@
 // anything touches the kernel).
 
 /** The benchmark's sections, in the order they run. */
-export const SECTIONS = ['reaction', 'scale', 'exec', 'daemon', 'flood', 'startup', 'overhead', 'silent', 'stress'] as const;
+export const SECTIONS = ['reaction', 'scale', 'exec', 'daemon', 'failover', 'flood', 'startup', 'overhead', 'silent', 'stress'] as const;
 /** One section's name. */
 export type Section = (typeof SECTIONS)[number];
 
@@ -18,6 +18,8 @@ export interface BenchOptions {
   readonly senderIntervalMs: number;
   /** Reaction trials through a real `ksapp daemon` (each needs ~10 s of stable tunnel: the hold-down). */
   readonly daemonTrials: number;
+  /** Failovers (first tunnel deleted → app moved to the second) and failbacks through a real `ksapp daemon`. */
+  readonly failoverTrials: number;
   /** Execs of a marked and of an unmarked program each (the exec guard's cost). */
   readonly execTrials: number;
   /** Pairs of reaction trials (idle, then under a non-root user's flood) of the flood section (~25 s each: two hold-downs). */
@@ -42,13 +44,13 @@ export interface BenchOptions {
 }
 
 const FULL: Omit<BenchOptions, 'sections' | 'out' | 'quick' | 'help'> = {
-  trials: 200, procs: [1, 100, 1000], faults: 1000, senderIntervalMs: 2, daemonTrials: 5, floodTrials: 3, execTrials: 500, silentTrials: 5,
+  trials: 200, procs: [1, 100, 1000], faults: 1000, senderIntervalMs: 2, daemonTrials: 5, failoverTrials: 10, floodTrials: 3, execTrials: 500, silentTrials: 5,
   scaleApps: [1, 10, 100, 1000], scaleRepeats: 5, idleApps: 100, idleSeconds: 10,
   iperfRounds: 4, iperfSeconds: 3, latencyRounds: 3, echoes: 1000, startupTrials: 20,
 };
 
 const QUICK: typeof FULL = {
-  trials: 10, procs: [1, 100, 1000], faults: 40, senderIntervalMs: 5, daemonTrials: 1, floodTrials: 1, execTrials: 100, silentTrials: 2,
+  trials: 10, procs: [1, 100, 1000], faults: 40, senderIntervalMs: 5, daemonTrials: 1, failoverTrials: 3, floodTrials: 1, execTrials: 100, silentTrials: 2,
   scaleApps: [1, 10, 100], scaleRepeats: 2, idleApps: 100, idleSeconds: 3,
   iperfRounds: 1, iperfSeconds: 2, latencyRounds: 1, echoes: 200, startupTrials: 5,
 };
@@ -61,6 +63,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--trials N] [--faults N
   --faults N           fault injections of the leak stress test (default 1000)
   --sender-interval MS interval of the stress test's senders (default 2)
   --daemon-trials N    reaction trials through a real ksapp daemon (default 5; ~10 s each)
+  --failover-trials N  failovers and failbacks through a daemon with two tunnels (default 10)
   --exec-trials N      execs of a guarded and an unguarded program each (default 500)
   --flood-trials N     idle/flooded reaction pairs of the flood section (default 3; ~25 s each)
   --silent-trials N    silent-failure trials (default 5)
@@ -87,7 +90,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const o: Record<string, unknown> = { ...(quick ? QUICK : FULL), sections: [...SECTIONS], out: 'bench/results.json', quick, help: false };
   const numeric: Record<string, [keyof typeof FULL, number]> = {
-    '--trials': ['trials', 1], '--faults': ['faults', 0], '--sender-interval': ['senderIntervalMs', 1], '--daemon-trials': ['daemonTrials', 0], '--flood-trials': ['floodTrials', 1], '--exec-trials': ['execTrials', 10],
+    '--trials': ['trials', 1], '--faults': ['faults', 0], '--sender-interval': ['senderIntervalMs', 1], '--daemon-trials': ['daemonTrials', 0], '--failover-trials': ['failoverTrials', 1], '--flood-trials': ['floodTrials', 1], '--exec-trials': ['execTrials', 10],
     '--silent-trials': ['silentTrials', 0], '--idle-seconds': ['idleSeconds', 1], '--iperf-rounds': ['iperfRounds', 1],
     '--iperf-seconds': ['iperfSeconds', 1], '--echoes': ['echoes', 10], '--startup-trials': ['startupTrials', 1], '--scale-repeats': ['scaleRepeats', 1],
   };

@@ -9,6 +9,8 @@ import { deleteNamespaceSync, onCleanup, signalPid } from './cleanup.js';
 
 /** The tunnel address the tun device gets (a documentation-free private range only this namespace uses). */
 export const TUN_ADDR = '10.77.0.2/24';
+/** A second tun's address, in a subnet of its own (the failover section's second tunnel). */
+export const TUN2_ADDR = '10.78.0.2/24';
 
 /** A bare namespace of this run, removed by the cleanup registry. */
 export interface BareNs {
@@ -31,12 +33,12 @@ export async function createBareNs(suffix: string, role: string): Promise<BareNs
 export class Tun {
   private proc: ResultPromise | undefined;
 
-  constructor(readonly ns: BareNs, readonly iface: string) {}
+  constructor(readonly ns: BareNs, readonly iface: string, readonly addr = TUN_ADDR) {}
 
   /** Creates the device (address, up, carrier) and waits until the kernel shows it up. */
   async start(): Promise<void> {
     this.stopSync();
-    const argv = [...this.ns.enter, 'socat', '-u', `TUN:${TUN_ADDR},tun-name=${this.iface},tun-type=tun,iff-up,iff-no-pi`, 'OPEN:/dev/null'];
+    const argv = [...this.ns.enter, 'socat', '-u', `TUN:${this.addr},tun-name=${this.iface},tun-type=tun,iff-up,iff-no-pi`, 'OPEN:/dev/null'];
     const proc = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore', buffer: false });
     this.proc = proc;
     const pid = proc.pid;

@@ -1,6 +1,6 @@
 // The printed report: one table per section, then the goals (pure).
 import { describeMachine } from './machine.js';
-import { REACTION_METHOD, type BenchResults } from './results.js';
+import { FAILOVER_METHOD, REACTION_METHOD, type BenchResults } from './results.js';
 import type { Summary } from './stats.js';
 import { ms, table } from './table.js';
 
@@ -41,6 +41,25 @@ function daemon(r: BenchResults): string[] {
   if (d.error) out.push(`error: ${d.error}`);
   return [...out, ''];
 }
+
+function failover(r: BenchResults): string[] {
+  const f = r.failover;
+  if (!f) return [];
+  const row = (name: string, s: Summary | null): string[] => [name, String(s?.n ?? 0), ms(s?.median), ms(s?.max), ratio(s, f.reaction)];
+  return [`## Failover: first tunnel deleted → an app with the order first,second frozen, moved, thawed on the second (${f.procs} processes per app; ms)`,
+    `measured: ${FAILOVER_METHOD}`, '',
+    table(['', 'trials', 'median', 'max', '× reaction'], [
+      row('reference: plain reaction (fault → lone app frozen)', f.reaction),
+      row('gap: fault → moving app thawed on the 2nd tunnel', f.gap),
+      row('  of which frozen (frozen → thawed)', f.frozen),
+      row('ksapp reactionMs (event → both apps acted on)', f.ksapp),
+      row('failback: frozen → thawed back on the 1st tunnel', f.failbackFrozen)]),
+    `gap / reaction (medians): ${f.ratio ?? '-'} — the ratio carries over to other machines; the absolute figures are this machine's (heading above); failed trials: ${f.failedTrials}`,
+    ...(f.error ? [`error: ${f.error}`] : []), ''];
+}
+
+const ratio = (s: Summary | null, ref: Summary | null): string =>
+  s && ref && ref.median > 0 ? (s.median / ref.median).toFixed(2) : '-';
 
 function flood(r: BenchResults): string[] {
   const f = r.flood;
@@ -119,7 +138,7 @@ export function formatReport(r: BenchResults): string {
   const errors = Object.entries(r.errors).map(([k, v]) => `section ${k} failed: ${v}`);
   return ['# ksapp benchmarks', describeMachine(r.machine),
     `sizes: ${r.options.quick ? 'QUICK (smoke run) — ' : ''}${r.options.trials} reaction trials, ${r.options.faults} faults; sections ${r.options.sections.join(', ')}`, '',
-    ...reaction(r), ...scale(r), ...exec(r), ...daemon(r), ...flood(r), ...lab(r), ...errors, errors.length ? '' : '',
+    ...reaction(r), ...scale(r), ...exec(r), ...daemon(r), ...failover(r), ...flood(r), ...lab(r), ...errors, errors.length ? '' : '',
     '## Goals (a missed goal is a figure to improve, not a failure of this script)', '', table(['goal', 'measured', ''], goals),
     '', `section times (s): ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`].join('\n');
 }

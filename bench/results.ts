@@ -2,6 +2,7 @@
 import type { BenchOptions } from './args.js';
 import type { DaemonResult } from './daemon-bare.js';
 import type { ExecGuardResult } from './exec-guard.js';
+import type { FailoverResult } from './failover.js';
 import type { FloodResult } from './flood.js';
 import type { Machine } from './machine.js';
 import type { LatencyFigure, ThroughputResult } from './overhead.js';
@@ -18,6 +19,13 @@ export const REACTION_METHOD =
   '(hold-down 0 so trials need not wait 10 s; the down path does not use it); outside = fault written → cgroup.events changed (inotify); ' +
   'kernel = cgroup.freeze/cgroup.kill written directly → cgroup.events changed (tight re-read). Processes are idle (sleeping).';
 
+/** What was measured for the failover figures, said in the output. */
+export const FAILOVER_METHOD =
+  'two tun devices (held open by socat) in a bare namespace are the tunnels of one `ksapp daemon` (holdDown 1 ms, so trials need not wait; the down path does not use it); ' +
+  'app "lone" rides the first, app "move" has the order first,second; `ip link del` of the first through a running `ip -batch` is the fault; ' +
+  'reaction = fault → lone frozen (inotify), gap = fault → move thawed on the second tunnel, frozen = move frozen → thawed ' +
+  '(inotify, and a 1 ms re-read while frozen: the kernel notifies at most every 20 ms); ksapp = the daemon\'s reactionMs from its event log.';
+
 /** Everything one run produced. */
 export interface BenchResults {
   machine: Machine;
@@ -26,6 +34,7 @@ export interface BenchResults {
   scale: ScaleResult | null;
   exec: ExecGuardResult | null;
   daemon: DaemonResult | null;
+  failover: FailoverResult | null;
   flood: FloodResult | null;
   startup: StartupResult | null;
   overhead: { throughput: ThroughputResult | null; latency: LatencyFigure[]; error?: string } | null;
@@ -39,5 +48,5 @@ export interface BenchResults {
 
 /** An empty result for this run. */
 export function emptyResults(machine: Machine, options: BenchOptions): BenchResults {
-  return { machine, options, reaction: null, scale: null, exec: null, daemon: null, flood: null, startup: null, overhead: null, silent: null, stress: null, seconds: {}, errors: {}, goals: [] };
+  return { machine, options, reaction: null, scale: null, exec: null, daemon: null, failover: null, flood: null, startup: null, overhead: null, silent: null, stress: null, seconds: {}, errors: {}, goals: [] };
 }

@@ -9,6 +9,7 @@ import { BenchUsageError, parseArgs, USAGE, type BenchOptions, type Section } fr
 import { cleanupAll, installSignalCleanup } from './cleanup.js';
 import { runDaemonSection } from './daemon-bare.js';
 import { runExecGuard } from './exec-guard.js';
+import { runFailover } from './failover.js';
 import { runFlood } from './flood.js';
 import { checkGoals } from './goals.js';
 import { openLabSession, type LabSession } from './lab-session.js';
@@ -53,6 +54,7 @@ async function bareSections(r: BenchResults, o: BenchOptions, ctx: RunContext): 
   await section(r, o, 'daemon', async () => {
     r.daemon = await runDaemonSection(ctx, { idleApps: o.idleApps, idleSeconds: o.idleSeconds, trials: o.daemonTrials, procs: 100 });
   });
+  await section(r, o, 'failover', async () => { r.failover = await runFailover(ctx, o.failoverTrials, 100); });
   await section(r, o, 'flood', async () => { r.flood = await runFlood(ctx, { trials: o.floodTrials, procs: 100 }); });
 }
 

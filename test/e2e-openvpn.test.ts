@@ -45,6 +45,11 @@ const status = async (): Promise<Status> => {
 const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
 const tag = (name: string): string => `ks${name}${lab.suffix}`;
 const seen = async (name: string, from = 0) => tally(await lab.received(), lab, tag(name), from);
+/** The daemon's view and the last events, for a failed assertion. */
+const why = async (): Promise<string> => {
+  const s = await status().catch((e: Error) => e.message);
+  return typeof s === 'string' ? s : JSON.stringify({ tunnel: s.tunnel, apps: s.apps.map((a) => [a.name, a.state]), events: s.events.slice(-8).map((e) => `${e.type} ${e.detail ?? ''}`) });
+};
 
 test('OpenVPN with redirect-gateway def1: a silent server death and a client restart leak nothing; OpenVPN intact after ksapp leaves', { skip, timeout: 120_000 }, async () => {
   assert.match(await lab.exec('client', ['ip', 'route']), new RegExp(`0\\.0\\.0\\.0/1 via \\S+ dev ${vpn.clientIface}`), 'OpenVPN pulled its /1 routes');
@@ -53,25 +58,28 @@ test('OpenVPN with redirect-gateway def1: a silent server death and a client res
     `dns: { servers: [${OPENVPN.server4}] }`, `cgroupParent: ksapp-t-${lab.suffix}`, ''].join('\n'));
   daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
   assert.ok(await waitUntil(async () => (await status().catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'the daemon sees the tunnel up');
+  // No handshake age for OpenVPN: the link and the probe watch it, and status says so.
+  const { tunnel } = await status();
+  assert.deepEqual([tunnel.kind, tunnel.sources, tunnel.advice], ['tun', ['link', 'probe'], undefined], JSON.stringify(tunnel));
   children.push(ksappIn(lab, ['run', '--name', 'ov', '--', process.execPath, fixturePath('sender.mjs'), '--tag', tag('ov'), '--to', lab.addr.internet4, '--interval', '30']));
   const [enter, ...args] = lab.nsenterArgs('client');
   children.push(spawn(enter!, [...args, process.execPath, fixturePath('sender.mjs'), '--tag', tag('ovfree'), '--to', lab.addr.internet4, '--interval', '50'], { stdio: 'ignore' }));
-  assert.ok(await waitUntil(async () => (await seen('ov')).viaTunnel > 0, 10_000, 100), 'through the OpenVPN tunnel');
+  assert.ok(await waitUntil(async () => (await seen('ov')).viaTunnel > 0, 10_000, 100), `${'through the OpenVPN tunnel'}: ${await why()}`);
   const t0 = Date.now();
 
   // The server dies without a word: the tun device stays up; only the probe can tell.
   await vpn.killServer();
-  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'frozen', 10_000, 50), 'frozen on a silent server death');
+  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'frozen', 10_000, 50), `${'frozen on a silent server death'}: ${await why()}`);
   assert.match((await status()).tunnel.reason, /probe/);
   await vpn.startServer();
-  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'running', 40_000, 200), 'thawed once the client has reconnected');
+  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'running', 40_000, 200), `${'thawed once the client has reconnected'}: ${await why()}`);
 
   // A client restart: its tun device and /1 routes go, and come back under the same name.
   const restart = vpn.restartClient();
-  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'frozen', 10_000, 20), 'frozen while the tun device is gone');
+  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'frozen', 10_000, 20), `${'frozen while the tun device is gone'}: ${await why()}`);
   await restart;
-  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'running', 20_000, 100), 'thawed on the recreated tun device');
-  assert.ok(await waitUntil(async () => (await seen('ov', Date.now())).viaTunnel > 0, 10_000, 100), 'through the tunnel again');
+  assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'running', 20_000, 100), `${'thawed on the recreated tun device'}: ${await why()}`);
+  assert.ok(await waitUntil(async () => (await seen('ov', Date.now())).viaTunnel > 0, 10_000, 100), `${'through the tunnel again'}: ${await why()}`);
   assert.equal((await seen('ov', t0)).fromClient, 0, 'not one protected packet from the client\'s own address');
   // The positive control: the same sender, unprotected, is seen all along (through the tunnel or, while it is gone, directly).
   const free = await seen('ovfree', t0);

@@ -26,8 +26,8 @@ export async function demoCommand(cmd: DemoCommand): Promise<number> {
   await removeLeftoverGroups(root);
   const progress = (line: string): void => { if (!cmd.json) process.stderr.write(`… ${line}\n`); };
   if (removed.length) progress(`removed a leftover lab from an earlier run: ${removed.join(', ')}`);
-  progress('building the lab: client, ISP router, VPN server (wireguard-go), internet host');
-  const lab = await createLab({ mode: 'app-only' });
+  progress('building the lab: client, ISP router, two VPN servers (wireguard-go), internet host');
+  const lab = await createLab({ mode: 'app-only', tunnels: 2 });
   let keep = cmd.keep;
   try {
     const report = await runScenario(lab, { faults: FAULTS, cgroupRoot: root, progress });

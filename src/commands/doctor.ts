@@ -14,12 +14,22 @@ export function ruleChecks(rules: NonNullable<Status['rules']>): CheckResult[] {
   }));
 }
 
-/** The running daemon's rules, or nothing when no daemon answers. */
+/** How each tunnel the running daemon watches is watched, as checks (pure); a failure that would go unseen is a warning. */
+export function tunnelChecks(status: Pick<Status, 'tunnel' | 'tunnels'>): CheckResult[] {
+  return (status.tunnels ?? [status.tunnel]).flatMap((t) => (t.sources === undefined ? [] : [{
+    name: `tunnel ${t.interface}`, optional: true, ok: t.advice === undefined,
+    detail: `${t.kind ?? 'kind not known yet'}, watched by ${t.sources.join(', ')}${t.advice ? `: ${t.advice}` : ''}`,
+    ...(t.advice ? { fix: 'configure a probe (see the detail)' } : {}),
+  }]));
+}
+
+/** The running daemon's rules and tunnels, or nothing when no daemon answers. */
 async function daemonRules(socket: string | undefined): Promise<CheckResult[]> {
   const client = await DaemonClient.connect(socketPathFrom(socket)).catch(() => undefined);
   if (!client) return [];
   try {
-    return ruleChecks((await client.request<Status>({ op: 'status' })).rules ?? []);
+    const status = await client.request<Status>({ op: 'status' });
+    return [...tunnelChecks(status), ...ruleChecks(status.rules ?? [])];
   } catch {
     return [];
   } finally {

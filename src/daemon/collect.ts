@@ -1,5 +1,5 @@
 import type { Status } from '../ipc/protocol.js';
-import type { TunnelMonitor } from '../monitor/index.js';
+import { healthCoverage, type TunnelMonitor } from '../monitor/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import type { EventLog } from './event-log.js';
 import { buildStatus, type MonitorFigures } from './status.js';
@@ -14,7 +14,8 @@ export async function collectStatus(
   const counters = await sup.counters().catch(() => new Map());
   const figures = new Map<string, MonitorFigures>([...monitors].map(([name, m]) => {
     const snap = m.snapshot();
-    return [name, { handshakeAgeMs: snap.handshakeAgeMs, probeRttMs: snap.probeRttMs }];
+    const coverage = healthCoverage(name, snap.kind, Object.keys(snap.sources));
+    return [name, { handshakeAgeMs: snap.handshakeAgeMs, probeRttMs: snap.probeRttMs, kind: snap.kind, ...coverage }];
   }));
   const reactions = new Map([...sup.tunnels.keys()].flatMap((t) => {
     const ms = log.lastReactionMs(t);

@@ -2,8 +2,14 @@ import type { AppStatus, EventRecord, Status, TunnelStatus } from '../ipc/protoc
 import type { App, TunnelState } from '../supervisor/index.js';
 import { userName } from '../users.js';
 
-/** A monitor's figures for one tunnel. */
-export interface MonitorFigures { handshakeAgeMs: number | null; probeRttMs: number | null }
+/** A monitor's figures for one tunnel, and what watches it. */
+export interface MonitorFigures {
+  handshakeAgeMs: number | null;
+  probeRttMs: number | null;
+  kind?: string | null;
+  sources?: readonly string[];
+  advice?: string;
+}
 
 /** Everything a status is made of, gathered by the daemon. */
 export interface StatusInputs {
@@ -29,6 +35,7 @@ function tunnelStatus(iface: string, t: { state: string; since: number; reason: 
   return {
     interface: iface, state: t.state === 'up' ? 'up' : 'down', since: new Date(t.since).toISOString(), reason: t.reason,
     handshakeAgeMs: figures?.handshakeAgeMs ?? null, probeRttMs: figures?.probeRttMs ?? null, lastReactionMs: reaction,
+    ...(figures?.sources ? { kind: figures.kind ?? null, sources: figures.sources } : {}), ...(figures?.advice ? { advice: figures.advice } : {}),
   };
 }
 

@@ -1,10 +1,11 @@
 import { appendFile, readFile } from 'node:fs/promises';
-import { writeLabConfig } from './lab-config.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { Lab } from '../lab/index.js';
 import { fixturePath } from '../lab/index.js';
+import { writeLabConfig } from './lab-config.js';
+import { waitUntil } from './wait.js';
 
 /** Path of the built CLI entry, next to this module in dist/. */
 export const CLI_PATH = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -43,17 +44,21 @@ export interface ProtectedOptions {
   readonly cgroupParent: string;
   readonly onDrop?: 'freeze' | 'kill' | 'block';
   readonly senderArgs?: readonly string[];
+  /** More `ksapp run` options (e.g. `--tunnel A,B`). */
+  readonly runArgs?: readonly string[];
   readonly extraConfig?: string;
+  /** A config file written already (extraConfig is then unused). */
+  readonly config?: string;
 }
 
-/** Writes the run's config and starts `ksapp run -- node sender.mjs …` in the client namespace. */
+/** Writes the run's config (unless one is given) and starts `ksapp run -- node sender.mjs …` in the client namespace. */
 export async function startProtected(lab: Lab, o: ProtectedOptions): Promise<ProtectedRun> {
-  const config = await writeLabConfig(lab, o.name, { cgroupParent: o.cgroupParent, probe: true, extra: o.extraConfig === undefined ? [] : [o.extraConfig] });
+  const config = o.config ?? await writeLabConfig(lab, o.name, { cgroupParent: o.cgroupParent, probe: true, extra: o.extraConfig === undefined ? [] : [o.extraConfig] });
   const eventLog = path.join(lab.dir, `${o.name}.events.jsonl`);
   const sender = [process.execPath, fixturePath('sender.mjs'), '--tag', o.tag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6,
     '--interval', '40', ...(o.senderArgs ?? [])];
   const argv = [...lab.nsenterArgs('client'), process.execPath, CLI_PATH, 'run', '--as-root', '--config', config, '--name', o.name,
-    '--on-drop', o.onDrop ?? 'freeze', '--', ...sender];
+    '--on-drop', o.onDrop ?? 'freeze', ...(o.runArgs ?? []), '--', ...sender];
   const env = { KSAPP_EVENT_LOG: eventLog, KSAPP_SOCKET: path.join(lab.dir, 'ksapp.sock') };
   const child = execa(argv[0]!, argv.slice(1), { reject: false, env, stdin: 'ignore' });
   const stdoutLog = path.join(lab.dir, `${o.name}.stdout`);
@@ -85,4 +90,16 @@ async function counterLines(file: string): Promise<string[]> {
 export function totalSent(c: SenderCounters | undefined): number {
   if (!c) return 0;
   return Object.entries(c.sent).filter(([k]) => !k.endsWith('Skipped')).reduce((sum, [, n]) => sum + n, 0);
+}
+
+/** Asks the sender for its counters (SIGUSR1 to the app's main process, the lowest pid) and reads them back. */
+export async function snapshot(run: ProtectedRun): Promise<SenderCounters | undefined> {
+  const procs = (await readFile(`${run.cgroupPath}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').map(Number).filter((n) => n > 0);
+  const main = Math.min(...procs);
+  const printed = await run.countersPrinted();
+  if (Number.isFinite(main)) {
+    try { process.kill(main, 'SIGUSR1'); } catch { /* it may just have exited */ }
+  }
+  await waitUntil(async () => (await run.countersPrinted()) > printed, 2000, 20);
+  return run.counters();
 }

@@ -22,3 +22,10 @@ export async function writeLabConfig(lab: Lab, name: string, o: LabConfigOptions
   ].join('\n'));
   return file;
 }
+
+/** The `tunnels:` lines for a lab's second tunnel (probe and resolver like the first's); none in a one-tunnel lab. */
+export function secondTunnelLines(lab: Pick<Lab, 'tunnel2'>): string[] {
+  const t = lab.tunnel2;
+  if (!t) return [];
+  return ['tunnels:', `  - interface: ${t.clientIface}`, `    probe: { address: ${t.server4}, interval: 300ms, failures: 3 }`, `    dns: [${t.server4}, "${t.server6}"]`];
+}

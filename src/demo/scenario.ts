@@ -1,42 +1,23 @@
-import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import type { Lab } from '../lab/index.js';
 import { fixturePath } from '../lab/index.js';
 import { tally } from './classify.js';
-import type { FaultSpec } from './faults.js';
-import { startProtected, totalSent, type ProtectedRun } from './ksapp-process.js';
+import { runFailover, type FailoverResult } from './failover.js';
+import { runFault, type FaultResult } from './fault-run.js';
+import { faultById, type FaultSpec } from './faults.js';
+import { startProtected, totalSent } from './ksapp-process.js';
 import { groupFlags, tableExists, waitUntil } from './wait.js';
 
-/** The outcome of one injected fault. */
-export interface FaultResult {
-  readonly id: string;
-  readonly label: string;
-  /** Packets the protected app (and its children) tried to send during the fault's window. */
-  readonly sent: number;
-  readonly viaTunnel: number;
-  /** Protected packets that reached the internet host from the client's own address: must be 0. */
-  readonly leaked: number;
-  /** Protected DNS queries that reached the ISP's resolver: must be 0. */
-  readonly ispDns: number;
-  /** Whether the fault needed a freeze and ksapp froze the app. */
-  readonly froze: boolean | null;
-  /** ksapp's own reaction time (event seen → cgroup frozen), ms. */
-  readonly reactionMs: number | null;
-  /** Fault injected → freeze observed, ms (includes detection). */
-  readonly detectMs: number | null;
-  readonly thawed: boolean;
-  /** Protected traffic came through the tunnel again after the repair. */
-  readonly resumed: boolean;
-  readonly unprotectedKeptWorking: boolean;
-  readonly ok: boolean;
-}
+export type { FaultResult } from './fault-run.js';
+export type { FailoverResult } from './failover.js';
 
 /** The whole demo's outcome. */
 export interface DemoReport {
   readonly mode: string;
   readonly started: boolean;
   readonly faults: readonly FaultResult[];
+  /** The failover app through the first VPN server's death; null in a lab with one tunnel. */
+  readonly failover: FailoverResult | null;
   readonly totals: { sent: number; viaTunnel: number; leaked: number; ispDns: number; tunnelDnsAnswered: number };
   readonly cleanedUp: boolean;
   readonly ok: boolean;
@@ -46,20 +27,26 @@ export interface DemoReport {
 /** Options of runScenario. */
 export interface ScenarioOptions {
   readonly faults: readonly FaultSpec[];
+  /** What takes the first tunnel away under the failover app (labs with two tunnels); the first server's death by default. */
+  readonly failoverFault?: FaultSpec;
   readonly cgroupRoot: string;
   readonly progress?: (line: string) => void;
 }
 
-/** Runs a protected and an unprotected sender in the lab through every fault and measures what leaked. */
+/**
+ * Runs a protected and an unprotected sender in the lab through every fault and measures what
+ * leaked; in a lab with two tunnels, then an app with a failover order through the first server's death.
+ */
 export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoReport> {
   const say = o.progress ?? (() => undefined);
   const ptag = `ksp${lab.suffix}`;
+  const cgroupParent = `ksapp-lab-${lab.suffix}`;
   const utag = `ksu${lab.suffix}`;
   const problems: string[] = [];
   const unprotected = execa(lab.nsenterArgs('client')[0]!, [...lab.nsenterArgs('client').slice(1), process.execPath, fixturePath('sender.mjs'),
     '--tag', utag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6, '--interval', '40'], { reject: false, stdin: 'ignore' });
   const run = await startProtected(lab, {
-    name: `demo-${lab.suffix}`, tag: ptag, cgroupRoot: o.cgroupRoot, cgroupParent: `ksapp-lab-${lab.suffix}`,
+    name: `demo-${lab.suffix}`, tag: ptag, cgroupRoot: o.cgroupRoot, cgroupParent,
     senderArgs: ['--dns', `${ptag}.test`, '--fork-depth', '2'],
   });
   const results: FaultResult[] = [];
@@ -92,54 +79,18 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
   // The daemon `ksapp run` started leaves once nothing is protected, removing its table.
   const cleanedUp = await waitUntil(async () => (await groupFlags(run.cgroupPath)) === undefined && !(await tableExists(lab)), 5000, 50);
   if (!cleanedUp) problems.push('ksapp left its cgroup or firewall table behind');
+  const failover = lab.tunnel2 && started ? await failoverPart(lab, { fault: o.failoverFault ?? faultById('server-killed'), cgroupRoot: o.cgroupRoot, cgroupParent }, problems, say) : null;
   const tunnelDnsAnswered = (await lab.tunnelDnsQueries()).filter((q) => q.tag.includes(ptag)).length;
   const totals = { sent: totalSent(final), viaTunnel: all.viaTunnel, leaked: all.fromClient, ispDns: all.ispDns, tunnelDnsAnswered };
-  const ok = started && cleanedUp && problems.length === 0 && totals.leaked === 0 && totals.ispDns === 0 && results.every((r) => r.ok);
-  return { mode: lab.mode, started, faults: results, totals, cleanedUp, ok, problems };
+  const ok = started && cleanedUp && problems.length === 0 && totals.leaked === 0 && totals.ispDns === 0 && results.every((r) => r.ok) && failover?.ok !== false;
+  return { mode: lab.mode, started, faults: results, failover, totals, cleanedUp: cleanedUp && failover?.cleanedUp !== false, ok, problems };
 }
 
-async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, utag: string): Promise<FaultResult> {
-  const before = await snapshot(run);
-  const t0 = Date.now();
-  await fault.inject(lab);
-  let froze: boolean | null = null;
-  let detectMs: number | null = null;
-  if (fault.tunnelFails) {
-    froze = await waitUntil(async () => (await groupFlags(run.cgroupPath))?.frozen === true, 8_000);
-    detectMs = froze ? Date.now() - t0 : null;
-  }
-  const holdFrom = Date.now();
-  await sleep(1_000);
-  const unprotectedKeptWorking = tally(await lab.received(), lab, utag, holdFrom).fromClient > 0;
-  const repairAt = Date.now();
-  await fault.repair(lab);
-  const thawed = await waitUntil(async () => (await groupFlags(run.cgroupPath))?.frozen === false, 10_000);
-  const resumed = await waitUntil(async () => tally(await lab.received(), lab, run.tag, repairAt).viaTunnel > 0, 10_000, 50);
-  const after = await snapshot(run);
-  const window = tally(await lab.received(), lab, run.tag, t0, Date.now());
-  const reactionMs = fault.tunnelFails ? await lastReaction(run.eventLog, t0) : null;
-  const ok = window.fromClient === 0 && window.ispDns === 0 && thawed && resumed && unprotectedKeptWorking && froze !== false;
-  return {
-    id: fault.id, label: fault.label, sent: totalSent(after) - totalSent(before), viaTunnel: window.viaTunnel,
-    leaked: window.fromClient, ispDns: window.ispDns, froze, reactionMs, detectMs, thawed, resumed, unprotectedKeptWorking, ok,
-  };
-}
-
-/** Asks the sender for its counters (SIGUSR1 to every process of the app) and reads them back. */
-async function snapshot(run: ProtectedRun): ReturnType<ProtectedRun['counters']> {
-  const procs = (await readFile(`${run.cgroupPath}/cgroup.procs`, 'utf8').catch(() => '')).split('\n').map(Number).filter((n) => n > 0);
-  const main = Math.min(...procs);
-  const printed = await run.countersPrinted();
-  if (Number.isFinite(main)) {
-    try { process.kill(main, 'SIGUSR1'); } catch { /* it may just have exited */ }
-  }
-  await waitUntil(async () => (await run.countersPrinted()) > printed, 2000, 20);
-  return run.counters();
-}
-
-async function lastReaction(eventLog: string, since: number): Promise<number | null> {
-  const lines = (await readFile(eventLog, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
-  const downs = lines.map((l) => JSON.parse(l) as { type: string; at: number; reactionMs?: number })
-    .filter((e) => e.type === 'tunnel-down' && e.at >= since);
-  return downs.at(-1)?.reactionMs ?? null;
+async function failoverPart(lab: Lab, o: Parameters<typeof runFailover>[1], problems: string[], say: (line: string) => void): Promise<FailoverResult> {
+  say(`failover: an app with the order ${lab.tunnel.clientIface},${lab.tunnel2?.clientIface ?? '?'} while the first tunnel fails (${o.fault.label})`);
+  const { result: f, problems: more } = await runFailover(lab, o);
+  problems.push(...more);
+  say(`  internet host saw — failover app: ${f.viaFirst} via the first tunnel, ${f.viaSecond} via the second, ${f.leaked} from the client's own address; ` +
+    `${f.moved ? `moved${f.gapMs === null ? '' : ` after a ${f.gapMs} ms gap`}` : 'NOT moved'}; ${f.movedBack ? 'moved back' : 'NOT moved back'}`);
+  return f;
 }

@@ -21,6 +21,10 @@ export interface TunnelStatus {
   readonly probeRttMs: number | null;
   /** How long the last kill-switch reaction took (event seen → every cgroup acted on), ms. */
   readonly lastReactionMs: number | null;
+  /** Its kind (`wireguard`, `wireguard-go`, `tun`, `tap`; null until found), its health sources, and what to configure when a silent failure would go unseen. */
+  readonly kind?: string | null;
+  readonly sources?: readonly string[];
+  readonly advice?: string;
 }
 
 /** States an app shows; `needs-restart` marks an adopted app whose old sockets could not be closed. */

@@ -14,3 +14,4 @@ export { ProbeSource, parsePingRtt, type ProbeSourceOptions } from './probe-sour
 export { subscribedInodes, waitNetlinkSubscribed } from './netlink-ready.js';
 export { insideAny, isCidr, tunnelPrefixes } from './subnets.js';
 export type { SourceHealth } from './source.js';
+export { healthCoverage, type HealthCoverage } from './health-sources.js';
