@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { tally } from '../src/demo/classify.js';
 import { waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, OPENVPN, startOpenvpn, type Lab, type OpenvpnLab } from '../src/lab/index.js';
 import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { appIn, seenIn, statusIn, tagIn } from './helpers/lab-view.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/usr/sbin/openvpn') ? 'openvpn is not installed (apt-get install openvpn)' : false;
 let lab: Lab;
@@ -37,14 +37,10 @@ after(async () => {
   }
 });
 
-const status = async (): Promise<Status> => {
-  const res = await ksappIn(lab, ['status', '--json']);
-  if (res.exitCode !== 0) throw new Error(String(res.stderr));
-  return JSON.parse(String(res.stdout)) as Status;
-};
-const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
-const tag = (name: string): string => `ks${name}${lab.suffix}`;
-const seen = async (name: string, from = 0) => tally(await lab.received(), lab, tag(name), from);
+const status = (): Promise<Status> => statusIn(lab);
+const app = (name: string) => appIn(lab, name);
+const tag = (name: string): string => tagIn(lab, name);
+const seen = (name: string, from = 0) => seenIn(lab, name, from);
 /** The daemon's view and the last events, for a failed assertion. */
 const why = async (): Promise<string> => {
   const s = await status().catch((e: Error) => e.message);

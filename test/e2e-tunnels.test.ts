@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { tally } from '../src/demo/classify.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, TUNNEL2_FAULTS, type Lab } from '../src/lab/index.js';
 import { writeLabConfig } from '../src/demo/lab-config.js';
 import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { appIn, seenIn, statusIn, tagIn } from './helpers/lab-view.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 let lab: Lab;
@@ -45,12 +45,8 @@ after(async () => {
   await lab?.destroy();
 });
 
-const status = async (): Promise<Status> => {
-  const res = await ksappIn(lab, ['status', '--json']);
-  if (res.exitCode !== 0) throw new Error(String(res.stderr));
-  return JSON.parse(String(res.stdout)) as Status;
-};
-const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
+const status = (): Promise<Status> => statusIn(lab);
+const app = (name: string) => appIn(lab, name);
 const startDaemon = async (config: string): Promise<void> => {
   daemon = ksappIn(lab, ['daemon', '--foreground', '--config', config]);
   assert.ok(await waitUntil(async () => (await status().catch(() => undefined)) !== undefined, 10_000, 50), 'daemon answers');
@@ -60,7 +56,7 @@ const stopDaemon = async (): Promise<void> => {
   await daemon;
   daemon = undefined;
 };
-const tag = (name: string): string => `ks${name}${lab.suffix}`;
+const tag = (name: string): string => tagIn(lab, name);
 const runs = new Map<string, ReturnType<typeof ksappIn>>();
 const sender = (name: string, extra: string[] = []): void => {
   const child = ksappIn(lab, ['run', '--name', name, ...extra, '--',
@@ -84,7 +80,7 @@ const why = async (): Promise<string> => JSON.stringify({
   frozen: await Promise.all((await status().catch(() => undefined))?.apps.map((a) => lab.exec('client', ['cat', `${a.cgroup}/cgroup.events`]).catch((e: Error) => e.message)) ?? []),
   runs: [...runs].map(([n, c]) => [n, c.exitCode, said.get(n) ?? '']),
 });
-const seen = async (name: string, from = 0) => tally(await lab.received(), lab, tag(name), from);
+const seen = (name: string, from = 0) => seenIn(lab, name, from);
 const through = (name: string, which: 'viaTunnel' | 'viaTunnel2', from = 0) =>
   waitUntil(async () => (await seen(name, from))[which] > 0, 10_000, 100);
 

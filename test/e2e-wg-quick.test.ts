@@ -8,13 +8,13 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { tally } from '../src/demo/classify.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
 import { runTool, tools } from '../src/tools.js';
 import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { appIn, seenIn, statusIn, tagIn } from './helpers/lab-view.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
 let lab: Lab;
@@ -48,7 +48,8 @@ async function writeConf(kind: 'full' | 'off'): Promise<string> {
   const file = path.join(dir, `${iface()}.conf`);
   await writeFile(file, [
     '[Interface]', `PrivateKey = ${(await readFile(path.join(lab.dir, 'client.key'), 'utf8')).trim()}`,
-    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, 'ListenPort = 51821', ...(kind === 'off' ? ['Table = off'] : []),
+    // A port of its own: the lab's client may still hold 51821 a moment after its interface went. The server learns it (roaming).
+    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, `ListenPort = ${kind === 'full' ? 51831 : 51832}`, ...(kind === 'off' ? ['Table = off'] : []),
     '[Peer]', `PublicKey = ${serverPub}`, `Endpoint = ${lab.addr.vpnPublic4}:51820`, 'AllowedIPs = 0.0.0.0/0, ::/0', 'PersistentKeepalive = 1', '',
   ].join('\n'), { mode: 0o600 });
   return file;
@@ -57,14 +58,10 @@ async function wgQuick(action: 'up' | 'down', kind: 'full' | 'off'): Promise<str
   const file = path.join(lab.dir, `wgq-${kind}`, `${iface()}.conf`);
   return lab.exec('client', ['env', 'WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go', 'wg-quick', action, file]);
 }
-const status = async (): Promise<Status> => {
-  const res = await ksappIn(lab, ['status', '--json']);
-  if (res.exitCode !== 0) throw new Error(String(res.stderr));
-  return JSON.parse(String(res.stdout)) as Status;
-};
-const app = async (name: string) => (await status()).apps.find((a) => a.name === name);
-const tag = (name: string): string => `ks${name}${lab.suffix}`;
-const seen = async (name: string, from = 0) => tally(await lab.received(), lab, tag(name), from);
+const status = (): Promise<Status> => statusIn(lab);
+const app = (name: string) => appIn(lab, name);
+const tag = (name: string): string => tagIn(lab, name);
+const seen = (name: string, from = 0) => seenIn(lab, name, from);
 const startDaemon = async (): Promise<void> => {
   const config = path.join(lab.dir, 'wgq.yaml');
   await writeFile(config, ['tunnel:', `  interface: ${iface()}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
