@@ -24,8 +24,11 @@ let daemon: ReturnType<typeof ksappIn> | undefined;
 before(async () => {
   if (skip) return;
   lab = await createLab({ mode: 'app-only' });
-  // The lab's own client end goes (wireguard-go leaves with its interface); wg-quick takes its place, same name.
+  // The lab's own client end goes (wireguard-go leaves with its interface); wg-quick takes its place, same name
+  // and port — once wireguard-go has let the port go.
   await faultById('tunnel-deleted').inject(lab);
+  const free = await waitUntil(async () => !(await lab.exec('client', ['ss', '-Hulpn', 'sport = :51821'])).trim(), 10_000, 20);
+  assert.ok(free, 'the lab\'s client released its port');
 });
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -48,8 +51,8 @@ async function writeConf(kind: 'full' | 'off'): Promise<string> {
   const file = path.join(dir, `${iface()}.conf`);
   await writeFile(file, [
     '[Interface]', `PrivateKey = ${(await readFile(path.join(lab.dir, 'client.key'), 'utf8')).trim()}`,
-    // A port of its own: the lab's client may still hold 51821 a moment after its interface went. The server learns it (roaming).
-    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, `ListenPort = ${kind === 'full' ? 51831 : 51832}`, ...(kind === 'off' ? ['Table = off'] : []),
+    // The lab's client port: the server knows it, so a restarted server shakes hands at once.
+    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, 'ListenPort = 51821', ...(kind === 'off' ? ['Table = off'] : []),
     '[Peer]', `PublicKey = ${serverPub}`, `Endpoint = ${lab.addr.vpnPublic4}:51820`, 'AllowedIPs = 0.0.0.0/0, ::/0', 'PersistentKeepalive = 1', '',
   ].join('\n'), { mode: 0o600 });
   return file;
