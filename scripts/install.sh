@@ -12,7 +12,7 @@ packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go 
           # the tests check the shipped unit with systemd-analyze verify (systemd need not run)
           systemd:systemd-analyze
           # the native addons (SO_PEERCRED, process events, pidfd, exec guard): node-gyp needs a compiler, make, python3, kernel headers
-          gcc:gcc make:make python3:python3 libc6-dev:headers linux-libc-dev:headers)
+          gcc:gcc g++:g++ make:make python3:python3 libc6-dev:headers linux-libc-dev:headers)
 missing=()
 for entry in "${packages[@]}"; do
   pkg=${entry%%:*}

@@ -57,7 +57,7 @@ test('formatFailover: one row with the columns the section names, and the lines 
 });
 
 test('formatReport: the failover section sits between the whole-run line and the cleanup; a failed failover makes it FAIL', () => {
-  const report = { mode: 'app-only', started: true, faults: [], failover, totals: { sent: 1, viaTunnel: 1, leaked: 0, ispDns: 0, tunnelDnsAnswered: 1 }, cleanedUp: true, ok: true, problems: [] };
+  const report = { mode: 'app-only', vpn: 'wireguard-go', started: true, faults: [], failover, totals: { sent: 1, viaTunnel: 1, leaked: 0, ispDns: 0, tunnelDnsAnswered: 1 }, cleanedUp: true, ok: true, problems: [] };
   const text = formatReport(report);
   assert.ok(text.indexOf('whole run:') < text.indexOf('failover —') && text.indexOf('failover —') < text.indexOf('cleanup:'));
   assert.match(text.split('\n').at(-1)!, /^RESULT: PASS/);

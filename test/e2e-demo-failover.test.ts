@@ -45,7 +45,7 @@ test('failover: through the second server while the first is dead, nothing leake
   assert.ok(f.frozenMs !== null && f.detectMs !== null && f.detectMs >= 0, `the move's freeze seen: ${why}`);
   assert.ok(f.dnsViaSecond > 0, `the second tunnel's resolver answered its lookups: ${why}`);
   assert.ok(f.cleanedUp && f.ok && report.ok, why);
-  assert.deepEqual(Object.keys(report), ['mode', 'started', 'faults', 'failover', 'totals', 'cleanedUp', 'ok', 'problems']);
+  assert.deepEqual(Object.keys(report), ['mode', 'vpn', 'started', 'faults', 'failover', 'totals', 'cleanedUp', 'ok', 'problems']);
   assert.match(formatReport(report), /failover \(first tunnel fails\)[\s\S]*RESULT: PASS/);
   // The control: the same detector sees the unprotected sender from the client's own address during the failover.
   assert.ok(tally(await lab.received(), lab, control, t0).fromClient > 0);

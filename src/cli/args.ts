@@ -4,7 +4,9 @@ import { unitNameProblem } from '../adopt/unit.js';
 import { parseIp } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import { KsappError } from '../errors.js';
+import type { VpnKind } from '../demo/vpn-kinds.js';
 import type { DropPolicy } from '../supervisor/types.js';
+import { COMMANDS, commandSpec, DEMO_VPNS, DROP_POLICIES, GLOBAL_OPTIONS, type OptionSpec } from './table.js';
 
 /** A command line the user got wrong (exit status 2). */
 export class UsageError extends KsappError {
@@ -28,29 +30,23 @@ export type Command = GlobalOptions & (
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
   | { kind: 'install-launcher'; name: string; desktop?: string }
-  | { kind: 'demo'; json: boolean; keep: boolean }
+  | { kind: 'demo'; json: boolean; keep: boolean; vpn?: VpnKind }
   | { kind: 'setup'; dryRun: boolean }
   | { kind: 'help' | 'version' }
 );
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-const GLOBAL: Options = { socket: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } };
-const PER_COMMAND: Record<string, Options> = {
-  run: {
-    name: { type: 'string' }, tunnel: { type: 'string' }, 'on-drop': { type: 'string' },
-    'allow-lan': { type: 'boolean' }, restart: { type: 'boolean' }, dns: { type: 'string', multiple: true }, 'as-root': { type: 'boolean' }, 'no-wait': { type: 'boolean' },
-  },
-  daemon: { foreground: { type: 'boolean' }, 'exit-when-idle': { type: 'boolean' }, tunnel: { type: 'string' }, dns: { type: 'string', multiple: true } },
-  status: { json: { type: 'boolean' } },
-  doctor: { json: { type: 'boolean' } },
-  protect: { pid: { type: 'string' }, exe: { type: 'string' }, unit: { type: 'string' }, cgroup: { type: 'string' }, name: { type: 'string' }, 'on-drop': { type: 'string' }, persist: { type: 'boolean' }, tunnel: { type: 'string' } },
-  release: {}, freeze: {}, thaw: {}, kill: {}, start: {},
-  tui: { once: { type: 'boolean' } },
-  'install-launcher': { desktop: { type: 'string' } },
-  demo: { json: { type: 'boolean' }, keep: { type: 'boolean' } },
-  setup: { 'dry-run': { type: 'boolean' } },
-  help: {}, version: {},
-};
+
+/** The table's options as node:util parseArgs wants them (pure). */
+function parseArgsOptions(options: readonly OptionSpec[]): Options {
+  return Object.fromEntries(options.map((o) => [o.name, {
+    type: o.value === undefined ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}),
+  }])) as Options;
+}
+
+const GLOBAL = parseArgsOptions(GLOBAL_OPTIONS);
+const PER_COMMAND = new Map(COMMANDS.map((c) => [c.name, parseArgsOptions(c.options)]));
+const PROTECT_TARGETS = commandSpec('protect')?.oneOf ?? [];
 
 /** Parses ksapp's argv (without node and the script) into a Command; throws UsageError (pure). */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
@@ -58,9 +54,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const head = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
   const tail = dashdash === -1 ? [] : argv.slice(dashdash + 1);
   // A first, lenient pass skips option values (`--socket /x status`) to find the command word.
-  const allOptions = Object.assign({}, GLOBAL, ...Object.values(PER_COMMAND)) as Options;
+  const allOptions = Object.assign({}, GLOBAL, ...PER_COMMAND.values()) as Options;
   const kind = parseArgs({ args: head, options: allOptions, allowPositionals: true, strict: false }).positionals[0] ?? 'help';
-  const spec = PER_COMMAND[kind];
+  const spec = PER_COMMAND.get(kind);
   if (!spec) throw new UsageError(`unknown command "${kind}"`);
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -87,8 +83,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       };
     }
     case 'protect': {
-      const targets = ['pid', 'exe', 'unit', 'cgroup'].filter((k) => v[k] !== undefined);
-      if (targets.length !== 1) throw new UsageError('protect: give exactly one of --pid, --exe, --unit, --cgroup');
+      const targets = PROTECT_TARGETS.filter((k) => v[k] !== undefined);
+      if (targets.length !== 1) throw new UsageError(`protect: give exactly one of ${PROTECT_TARGETS.map((k) => `--${k}`).join(', ')}`);
       const pid = str('pid') === undefined ? undefined : Number(str('pid'));
       if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
       const persist = v.persist === true;
@@ -114,7 +110,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (!name || extra !== undefined) throw new UsageError('install-launcher: give exactly one app NAME', 'ksapp install-launcher NAME [--desktop FILE]');
       return { ...global, kind, name: appName(kind, name), desktop: str('desktop') };
     }
-    case 'demo': return { ...global, kind, json: v.json === true, keep: v.keep === true };
+    case 'demo': {
+      const vpn = str('vpn') === undefined ? undefined : oneOfWords('--vpn', DEMO_VPNS, str('vpn')!);
+      return { ...global, kind, json: v.json === true, keep: v.keep === true, ...(vpn ? { vpn } : {}) };
+    }
     case 'setup': return { ...global, kind, dryRun: v['dry-run'] === true };
     default: return { ...global, kind: kind as 'help' | 'version' };
   }
@@ -162,6 +161,17 @@ function dnsList(values: string[] | undefined): string[] {
 
 function dropPolicy(value: string | undefined): DropPolicy {
   if (value === undefined) return 'freeze';
-  if (value === 'freeze' || value === 'kill' || value === 'block') return value;
-  throw new UsageError(`--on-drop must be freeze, kill or block, got "${value}"`);
+  return oneOfWords('--on-drop', DROP_POLICIES, value);
+}
+
+/** `value` when it is one of `words` (an option's choices in the table); else a UsageError naming them. */
+function oneOfWords<T extends string>(option: string, words: readonly T[], value: string): T {
+  const word = words.find((w) => w === value);
+  if (word !== undefined) return word;
+  throw new UsageError(`${option} must be ${wordList(words)}, got "${value}"`);
+}
+
+/** `a, b or c` (pure). */
+function wordList(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
 }

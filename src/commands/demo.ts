@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Cgroup, cgroupRoot } from '../../cgroups/index.js';
 import type { Command } from '../cli/args.js';
-import { FAULTS } from '../demo/faults.js';
+import { setUpVpn, type VpnKind, type VpnSetup } from '../demo/vpn-kinds.js';
 import { formatReport } from '../demo/report.js';
 import { runScenario } from '../demo/scenario.js';
 import { KsappError } from '../errors.js';
@@ -26,11 +26,16 @@ export async function demoCommand(cmd: DemoCommand): Promise<number> {
   await removeLeftoverGroups(root);
   const progress = (line: string): void => { if (!cmd.json) process.stderr.write(`… ${line}\n`); };
   if (removed.length) progress(`removed a leftover lab from an earlier run: ${removed.join(', ')}`);
-  progress('building the lab: client, ISP router, two VPN servers (wireguard-go), internet host');
-  const lab = await createLab({ mode: 'app-only', tunnels: 2 });
+  const kind: VpnKind = cmd.vpn ?? 'wireguard';
+  // The lab's own wireguard-go pair gets a second server for the failover; another client rides the first alone.
+  progress(`building the lab: client, ISP router, ${kind === 'wireguard' ? 'two VPN servers (wireguard-go)' : 'a VPN server'}, internet host`);
+  const lab = await createLab({ mode: 'app-only', tunnels: kind === 'wireguard' ? 2 : 1 });
   let keep = cmd.keep;
+  let vpn: VpnSetup | undefined;
   try {
-    const report = await runScenario(lab, { faults: FAULTS, cgroupRoot: root, progress });
+    if (kind !== 'wireguard') progress(`starting ${kind} in the lab`);
+    vpn = await setUpVpn(kind, lab);
+    const report = await runScenario(lab, { faults: vpn.faults, cgroupRoot: root, progress, ...(kind === 'wireguard' ? {} : { vpn }) });
     process.stdout.write(cmd.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
     if (keep) {
       process.stderr.write(`lab kept: enter the client with \`nsenter --net=/run/netns/${lab.ns.client} bash\`; ` +
@@ -42,6 +47,7 @@ export async function demoCommand(cmd: DemoCommand): Promise<number> {
     throw error;
   } finally {
     if (!keep) {
+      await vpn?.stop();
       await lab.destroy();
       await removeLeftoverGroups(root);
     }

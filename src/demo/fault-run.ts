@@ -28,12 +28,13 @@ export interface FaultResult {
   readonly thawed: boolean;
   /** Protected traffic came through the tunnel again after the repair. */
   readonly resumed: boolean;
-  readonly unprotectedKeptWorking: boolean;
+  /** Null with a full-tunnel VPN: the unprotected app rides it too, and whether it gets out then is the VPN's business. */
+  readonly unprotectedKeptWorking: boolean | null;
   readonly ok: boolean;
 }
 
 /** Injects one fault under a running protected app, repairs it, and measures what leaked and how ksapp reacted. */
-export async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, utag: string): Promise<FaultResult> {
+export async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, utag: string, fullTunnel = false): Promise<FaultResult> {
   const before = await snapshot(run);
   const t0 = Date.now();
   await fault.inject(lab);
@@ -45,7 +46,7 @@ export async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, ut
   }
   const holdFrom = Date.now();
   await sleep(1_000);
-  const unprotectedKeptWorking = tally(await lab.received(), lab, utag, holdFrom).fromClient > 0;
+  const unprotectedKeptWorking = fullTunnel ? null : tally(await lab.received(), lab, utag, holdFrom).fromClient > 0;
   const repairAt = Date.now();
   await fault.repair(lab);
   const thawed = await waitUntil(async () => (await groupFlags(run.cgroupPath))?.frozen === false, 10_000);
@@ -53,7 +54,7 @@ export async function runFault(lab: Lab, run: ProtectedRun, fault: FaultSpec, ut
   const after = await snapshot(run);
   const window = tally(await lab.received(), lab, run.tag, t0, Date.now());
   const reactionMs = fault.tunnelFails ? await lastReaction(run.eventLog, t0) : null;
-  const ok = window.fromClient === 0 && window.ispDns === 0 && thawed && resumed && unprotectedKeptWorking && froze !== false;
+  const ok = window.fromClient === 0 && window.ispDns === 0 && thawed && resumed && unprotectedKeptWorking !== false && froze !== false;
   return {
     id: fault.id, label: fault.label, sent: totalSent(after) - totalSent(before), viaTunnel: window.viaTunnel,
     leaked: window.fromClient, ispDns: window.ispDns, froze, reactionMs, detectMs, thawed, resumed, unprotectedKeptWorking, ok,

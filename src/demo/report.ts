@@ -38,6 +38,7 @@ export function formatReport(r: DemoReport): string {
   ]);
   const out = [
     `ksapp demo — leak report (lab mode: ${r.mode})`,
+    ...(r.vpn === 'wireguard-go' ? [] : [`VPN client: ${r.vpn}`]),
     '',
     ...layout(head, rows),
     '',

@@ -7,6 +7,9 @@ import { runFault, type FaultResult } from './fault-run.js';
 import { faultById, type FaultSpec } from './faults.js';
 import { startProtected, totalSent } from './ksapp-process.js';
 import { groupFlags, tableExists, waitUntil } from './wait.js';
+import type { VpnSetup } from './vpn-kinds.js';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 
 export type { FaultResult } from './fault-run.js';
 export type { FailoverResult } from './failover.js';
@@ -14,6 +17,8 @@ export type { FailoverResult } from './failover.js';
 /** The whole demo's outcome. */
 export interface DemoReport {
   readonly mode: string;
+  /** The VPN client the lab ran (`wireguard-go`, `wg-quick (full tunnel)`, …). */
+  readonly vpn: string;
   readonly started: boolean;
   readonly faults: readonly FaultResult[];
   /** The failover app through the first VPN server's death; null in a lab with one tunnel. */
@@ -31,6 +36,8 @@ export interface ScenarioOptions {
   readonly failoverFault?: FaultSpec;
   readonly cgroupRoot: string;
   readonly progress?: (line: string) => void;
+  /** Another VPN client than the lab's own wireguard-go pair: its tunnel lines go into the config. */
+  readonly vpn?: Pick<VpnSetup, 'label' | 'tunnelLines' | 'fullTunnel'>;
 }
 
 /**
@@ -45,9 +52,11 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
   const problems: string[] = [];
   const unprotected = execa(lab.nsenterArgs('client')[0]!, [...lab.nsenterArgs('client').slice(1), process.execPath, fixturePath('sender.mjs'),
     '--tag', utag, '--to', lab.addr.internet4, '--to6', lab.addr.internet6, '--interval', '40'], { reject: false, stdin: 'ignore' });
+  const config = o.vpn ? path.join(lab.dir, 'demo-vpn.yaml') : undefined;
+  if (config) await writeFile(config, [...(o.vpn?.tunnelLines ?? []), `cgroupParent: ${cgroupParent}`, ''].join('\n'));
   const run = await startProtected(lab, {
     name: `demo-${lab.suffix}`, tag: ptag, cgroupRoot: o.cgroupRoot, cgroupParent,
-    senderArgs: ['--dns', `${ptag}.test`, '--fork-depth', '2'],
+    senderArgs: ['--dns', `${ptag}.test`, '--fork-depth', '2'], ...(config ? { config } : {}),
   });
   const results: FaultResult[] = [];
   let started = false;
@@ -56,12 +65,13 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
     started = await waitUntil(async () => {
       const t = tally(await lab.received(), lab, ptag);
       const u = tally(await lab.received(), lab, utag);
-      return t.viaTunnel > 0 && u.fromClient > 0;
+      // Under a full-tunnel VPN the unprotected app rides it too: seen at all is enough.
+      return t.viaTunnel > 0 && (o.vpn?.fullTunnel ? u.viaTunnel + u.fromClient > 0 : u.fromClient > 0);
     }, 20_000, 100);
     if (!started) problems.push('the protected app never got traffic through the tunnel (see the lab logs)');
     for (const fault of started ? o.faults : []) {
       say(`fault: ${fault.label}`);
-      const r = await runFault(lab, run, fault, utag);
+      const r = await runFault(lab, run, fault, utag, o.vpn?.fullTunnel ?? false);
       results.push(r);
       const u = tally(await lab.received(), lab, utag);
       say(`  internet host saw — protected app: ${r.viaTunnel} via the tunnel, ${r.leaked} from the client's own address` +
@@ -83,7 +93,7 @@ export async function runScenario(lab: Lab, o: ScenarioOptions): Promise<DemoRep
   const tunnelDnsAnswered = (await lab.tunnelDnsQueries()).filter((q) => q.tag.includes(ptag)).length;
   const totals = { sent: totalSent(final), viaTunnel: all.viaTunnel, leaked: all.fromClient, ispDns: all.ispDns, tunnelDnsAnswered };
   const ok = started && cleanedUp && problems.length === 0 && totals.leaked === 0 && totals.ispDns === 0 && results.every((r) => r.ok) && failover?.ok !== false;
-  return { mode: lab.mode, started, faults: results, failover, totals, cleanedUp: cleanedUp && failover?.cleanedUp !== false, ok, problems };
+  return { mode: lab.mode, vpn: o.vpn?.label ?? 'wireguard-go', started, faults: results, failover, totals, cleanedUp: cleanedUp && failover?.cleanedUp !== false, ok, problems };
 }
 
 async function failoverPart(lab: Lab, o: Parameters<typeof runFailover>[1], problems: string[], say: (line: string) => void): Promise<FailoverResult> {

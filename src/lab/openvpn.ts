@@ -21,6 +21,11 @@ export interface OpenvpnLab {
   readonly clientIface: string;
   /** Restarts the client: its tun device is removed and made anew. */
   restartClient(): Promise<void>;
+  /** Stops the client (its tun device and routes go), and starts it again (waiting until the tunnel answers). */
+  stopClient(): Promise<void>;
+  startClient(): Promise<void>;
+  /** Waits until the tunnel answers a ping again (after the server is back). */
+  waitUp(): Promise<void>;
   /** Kills the server without a word (no exit notification): only keepalives or a probe notice. */
   killServer(): Promise<void>;
   startServer(): Promise<void>;
@@ -90,6 +95,11 @@ export async function startOpenvpn(lab: Lab): Promise<OpenvpnLab> {
       await stopPid(clientPid);
       await startClient();
     },
+    async stopClient() {
+      await stopPid(clientPid);
+    },
+    startClient,
+    waitUp: () => waitUp(lab, clientIface, 40_000),
     async killServer() {
       await stopPid(serverPid, 0, 'SIGKILL');
     },
