@@ -8,6 +8,9 @@ import { ExecGuard } from '../adopt/exec-guard.js';
 import { loadAddon } from '../native/load.js';
 import { runTool, tools } from '../tools.js';
 
+/** How to build the native addons: in a clone, or in a package installed with npm. */
+const BUILD_ADDONS = 'npm run build in a clone; sudo npm rebuild -g ksapp for an installed package (it names what is missing)';
+
 /** One prerequisite and what to do when it is missing. */
 export interface CheckResult {
   readonly name: string;
@@ -94,13 +97,13 @@ type ProcEvents = { open(cb: () => void): unknown; close(handle: unknown): void 
 async function adoptionChecks(): Promise<CheckResult[]> {
   const ptraceScope = (await readFile('/proc/sys/kernel/yama/ptrace_scope', 'utf8').catch(() => '0')).trim();
   const marking: CheckResult = loadAddon('sockmark') === undefined
-    ? { name: 'socket marking', ok: false, optional: true, detail: 'the sockmark addon is not built', fix: 'npm run build' }
+    ? { name: 'socket marking', ok: false, optional: true, detail: 'the sockmark addon is not built', fix: BUILD_ADDONS }
     : ptraceScope === '3'
       ? { name: 'socket marking', ok: false, optional: true, detail: 'kernel.yama.ptrace_scope is 3: not even root may take a socket of an adopted app (pidfd_getfd), so apps holding UDP sockets from before their adoption stay frozen (needs-restart)', fix: 'boot with kernel.yama.ptrace_scope ≤ 2 (3 cannot be lowered at run time)' }
       : { name: 'socket marking', ok: true, optional: true, detail: 'UDP, raw and listening sockets opened before an adoption get the app\'s mark (pidfd_getfd + SO_MARK)' };
   const addon = loadAddon<ProcEvents>('procevents');
   let events: CheckResult;
-  if (addon === undefined) events = { name: 'exec events', ok: false, optional: true, detail: 'the procevents addon is not built: config rules scan /proc every 100 ms', fix: 'npm run build' };
+  if (addon === undefined) events = { name: 'exec events', ok: false, optional: true, detail: 'the procevents addon is not built: config rules scan /proc every 100 ms', fix: BUILD_ADDONS };
   else {
     try {
       addon.close(addon.open(() => undefined));
@@ -120,6 +123,6 @@ function execGuardCheck(): CheckResult {
     ExecGuard.open('/dev/null', '/').close();
     return { name, ok: true, detail: 'config rules naming an exe are confined at exec, before the first instruction (fanotify FAN_OPEN_EXEC_PERM); `ksapp status --json` lists each rule under `rules`' };
   } catch (error) {
-    return { name, ok: false, detail: `${(error as Error).message}: new instances of config apps run unprotected until adopted (exec events or the /proc scan)`, fix: (error as { hint?: string }).hint || 'npm run build' };
+    return { name, ok: false, detail: `${(error as Error).message}: new instances of config apps run unprotected until adopted (exec events or the /proc scan)`, fix: (error as { hint?: string }).hint || BUILD_ADDONS };
   }
 }
