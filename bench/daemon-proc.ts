@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 import { CLI_PATH } from '../src/demo/ksapp-process.js';
+import { DAEMON_NODE_FLAGS } from '../src/daemon/node-flags.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { DaemonClient } from '../src/ipc/client.js';
 import type { Status } from '../src/ipc/protocol.js';
@@ -54,7 +55,8 @@ export async function startDaemon(enter: readonly string[], dir: string, config:
   const socket = path.join(dir, 'ksapp.sock');
   const eventLog = path.join(dir, 'events.jsonl');
   const env = { KSAPP_SOCKET: socket, KSAPP_EVENT_LOG: eventLog };
-  const argv = [...enter, process.execPath, CLI_PATH, 'daemon', '--foreground', '--config', config];
+  // Started as `ksapp run`, `ksapp daemon` and the unit start it (see DAEMON_NODE_FLAGS).
+  const argv = [...enter, process.execPath, ...DAEMON_NODE_FLAGS, CLI_PATH, 'daemon', '--foreground', '--config', config];
   const proc = execa(argv[0]!, argv.slice(1), { reject: false, stdin: 'ignore', env, stdout: { file: `${socket}.log`, append: true }, stderr: { file: `${socket}.log`, append: true } });
   const pid = proc.pid!;
   const undo = onCleanup(`daemon ${pid}`, async () => { proc.kill('SIGTERM'); await Promise.race([proc, new Promise((r) => setTimeout(r, 5000))]); signalPid(pid, 'SIGKILL'); await proc; },

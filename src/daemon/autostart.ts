@@ -2,6 +2,7 @@ import { closeSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { DAEMON_NODE_FLAGS } from './node-flags.js';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DaemonClient } from '../ipc/client.js';
@@ -44,7 +45,7 @@ export async function connectOrStart(o: AutostartOptions): Promise<DaemonClient>
   const args = [CLI, 'daemon', '--foreground', ...(o.exitWhenIdle === false ? [] : ['--exit-when-idle']), '--socket', o.socketPath,
     ...(o.configFile ? ['--config', o.configFile] : []), ...(o.tunnel ? ['--tunnel', o.tunnel] : []),
     ...o.dns.flatMap((d) => ['--dns', d])];
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log], env: daemonEnv(process.env, 0) });
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...args], { detached: true, stdio: ['ignore', log, log], env: daemonEnv(process.env, 0) });
   closeSync(log);
   let exited: number | null = null;
   child.once('exit', (code) => { exited = code ?? 1; });
