@@ -118,7 +118,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   } catch (error) {
     await teardown(suffix);
     unregisterLab(suffix);
-    throw error instanceof LabError ? error : new LabError(`could not build lab ${suffix}`, 'run `ksapp doctor`; lab logs were removed with it', error);
+    throw error instanceof LabError ? error : new LabError(`could not build lab ${suffix}: ${error instanceof Error ? error.message : String(error)}`, 'run `ksapp doctor`; lab logs were removed with it', error);
   }
 }
 
