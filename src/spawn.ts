@@ -40,6 +40,13 @@ export interface StartOptions {
   /** 'collect' (the default) gathers it into the result; 'stream' hands out the stream; 'ignore' discards it. */
   readonly stdout?: 'collect' | 'stream' | 'ignore';
   readonly stderr?: 'collect' | 'ignore';
+  /** The whole environment it gets (LC_ALL=C added); the daemon's own by default. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Runs as this user and group (root only). */
+  readonly uid?: number;
+  readonly gid?: number;
+  /** Keeps only the last this many characters of each collected stream (a program that floods costs no memory). */
+  readonly keepLast?: number;
 }
 
 /** Starts `file` with `args`, without a shell. */
@@ -47,7 +54,9 @@ export function startProgram(file: string, args: readonly string[], o: StartOpti
   let child: ChildProcess;
   try {
     // LC_ALL=C: the tools' output and messages stay the ones ksapp was written against, whatever the user's locale.
-    child = spawn(file, args, { env: { ...process.env, LC_ALL: 'C' }, stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout === 'ignore' ? 'ignore' : 'pipe', o.stderr === 'collect' ? 'pipe' : 'ignore'] });
+    child = spawn(file, args, {
+      env: { ...(o.env ?? process.env), LC_ALL: 'C' }, ...(o.uid === undefined ? {} : { uid: o.uid }), ...(o.gid === undefined ? {} : { gid: o.gid }),
+      stdio: [o.input === undefined ? 'ignore' : 'pipe', o.stdout === 'ignore' ? 'ignore' : 'pipe', o.stderr === 'collect' ? 'pipe' : 'ignore'] });
   } catch (error) {
     const result: RunResult = { exitCode: undefined, signal: undefined, stdout: '', stderr: '', error: error as Error, timedOut: false };
     return { pid: undefined, stdout: null, kill: () => undefined, result: Promise.resolve(result) };
@@ -62,8 +71,9 @@ export function startProgram(file: string, args: readonly string[], o: StartOpti
   for (const s of [child.stdout, child.stderr]) s?.on('error', fail);
   // A program may end without reading all its input; that is its exit status's business, not a failure to run it.
   child.stdin?.on('error', (e: NodeJS.ErrnoException) => { if (e.code !== 'EPIPE') fail(e); });
-  if (o.stdout !== 'stream') child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const keep = (text: string): string => (o.keepLast !== undefined && text.length > o.keepLast ? text.slice(-o.keepLast) : text);
+  if (o.stdout !== 'stream') child.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout = keep(stdout + d); });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = keep(stderr + d); });
   child.stdin?.end(o.input);
   const timer = o.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, o.timeoutMs);
   const result = new Promise<RunResult>((resolve) => {

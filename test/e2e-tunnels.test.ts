@@ -5,7 +5,8 @@
 // sender keeps getting through from the client's address all along.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { faultById } from '../src/demo/faults.js';
@@ -193,5 +194,37 @@ test('a reconnect command that brings the tunnel back thaws the apps; the kill s
   assert.ok(events.indexOf('app-frozen') < events.indexOf('tunnel-reconnect') && events.indexOf('tunnel-reconnect') < events.lastIndexOf('app-thawed'), events.join(' '));
   assert.match((await status()).events.find((e) => e.type === 'tunnel-reconnect')?.detail ?? '', new RegExp(`attempt 1: ip link set ${iface} up exited 0`));
   assert.equal((await seen('one', t0)).fromClient, 0);
+  await stopDaemon();
+});
+
+test('hooks: one receives the tunnel-down event as JSON, one that sleeps for ever does not delay the freeze', { skip, timeout: 60_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ksapp-hook-e2e-'));
+  await chmod(dir, 0o777);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const iface = lab.tunnel.clientIface;
+  const config = path.join(lab.dir, 'hooks.yaml');
+  await writeFile(config, [
+    'tunnel:', `  interface: ${iface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${lab.tunnel.server4}] }`, `cgroupParent: ksapp-t-${lab.suffix}`,
+    'hooks:',
+    '  - { on: [tunnel-down, app-frozen], run: [sleep, "1000"], user: nobody, timeout: 60s }',
+    `  - { on: [tunnel-down], run: [sh, -c, 'cat > ${dir}/down.json'], user: nobody }`, '',
+  ].join('\n'));
+  await startDaemon(config);
+  // Only `one` is left, so the reaction is its freeze alone (a move of `both` would be in it too).
+  for (const name of ['two', 'both']) await ksappIn(lab, ['release', name]);
+  assert.ok(await waitUntil(async () => (await app('one'))?.state === 'running' && (await status()).tunnel.state === 'up', 20_000, 100), await why());
+  await faultById('tunnel-deleted').inject(lab);
+  try {
+    assert.ok(await waitUntil(async () => (await app('one'))?.state === 'frozen', 10_000, 50), await why());
+    const down = (await status()).events.filter((e) => e.type === 'tunnel-down').at(-1);
+    t.diagnostic(`reaction with a hook that sleeps for ever on tunnel-down and app-frozen: ${down?.reactionMs?.toFixed(2)} ms`);
+    assert.ok(await waitUntil(async () => (await readFile(path.join(dir, 'down.json'), 'utf8').catch(() => '')).includes('}'), 5000, 50), 'the hook got the event');
+    const got = JSON.parse(await readFile(path.join(dir, 'down.json'), 'utf8')) as { type: string; tunnel: string };
+    assert.deepEqual([got.type, got.tunnel], ['tunnel-down', iface]);
+  } finally {
+    await faultById('tunnel-deleted').repair(lab);
+  }
+  assert.ok(await waitUntil(async () => (await app('one'))?.state === 'running', 20_000, 100), `thawed: ${await why()}`);
   await stopDaemon();
 });

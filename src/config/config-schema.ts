@@ -2,11 +2,11 @@ import { appNameProblem } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { argv, type FieldsOf } from './fields.js';
 import { isPrivateRange, LAN_RANGES } from './ip.js';
-import { bool, cidr, ipLiteral, list, matching, object, oneOf, str, type Schema } from './schema.js';
+import { bool, cidr, duration, ipLiteral, list, matching, object, oneOf, str, type Schema } from './schema.js';
 import { appTunnels, tunnel, tunnels } from './tunnel-schema.js';
 import { checkTunnels } from './tunnels.js';
-import type { AppConfig, Config, DnsConfig, LanConfig, MatchRule } from './types.js';
-import { DEFAULT_CGROUP_PARENT, ON_DROP_VALUES } from './types.js';
+import type { AppConfig, Config, DnsConfig, HookConfig, LanConfig, MatchRule } from './types.js';
+import { DEFAULT_CGROUP_PARENT, DEFAULT_HOOK_TIMEOUT_MS, HOOK_EVENTS, ON_DROP_VALUES } from './types.js';
 
 // Each segment starts with a letter, digit or "_": no "..", no hidden or empty segments, no leading "/".
 const CGROUP_PATH = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}(?:\/[A-Za-z0-9_][A-Za-z0-9._-]{0,254})*$/;
@@ -70,6 +70,13 @@ const apps = list(app, {
   },
 });
 
+const hooks = list(object({
+  on: { schema: list(oneOf(HOOK_EVENTS), { minItems: 1 }), required: true },
+  run: { schema: argv, required: true },
+  user: { schema: user, default: 'nobody' },
+  timeout: { schema: duration, default: DEFAULT_HOOK_TIMEOUT_MS },
+} satisfies FieldsOf<HookConfig>));
+
 /** The schema of the whole config file (design.md, section "Config file"). */
 export const configSchema: Schema = object({
   // Neither has a default: which one names the primary is decided after validation (tunnels.ts, primaryFirst).
@@ -82,4 +89,5 @@ export const configSchema: Schema = object({
     default: DEFAULT_CGROUP_PARENT,
   },
   apps: { schema: apps, default: [] },
+  hooks: { schema: hooks, default: [] },
 } satisfies FieldsOf<Config>, checkTunnels);

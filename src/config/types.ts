@@ -87,6 +87,25 @@ export interface AppConfig {
   at?: string;
 }
 
+/** The events a hook may be run for (the supervisor's event types, as the log and `status` name them). */
+export const HOOK_EVENTS = [
+  'tunnel-down', 'tunnel-up', 'tunnel-reason', 'tunnel-reconnect', 'app-added', 'app-exited', 'app-frozen', 'app-thawed',
+  'app-killed', 'app-blocked', 'app-unblocked', 'app-removed', 'app-recovered', 'app-restart', 'app-adopted',
+  'app-needs-restart', 'app-moved', 'dns-bypass', 'config-reloaded', 'config-error', 'route-restored', 'error',
+] as const;
+/** One hookable event type. */
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+/** A program run on chosen events (an argv, never a shell), as a named user, the event on its stdin. */
+export interface HookConfig {
+  on: HookEvent[];
+  run: string[];
+  /** User name or numeric uid to run it as (default: nobody, never root unless named). */
+  user: string;
+  /** Killed after this long (ms). */
+  timeout: number;
+}
+
 /** A validated config with every default filled; durations are milliseconds. */
 export interface Config {
   /** The primary tunnel: apps without a `tunnel` of their own use it. Always `tunnels[0]`. */
@@ -98,6 +117,7 @@ export interface Config {
   /** Relative cgroup path the app groups are created under. */
   cgroupParent: string;
   apps: AppConfig[];
+  hooks: HookConfig[];
 }
 
 /** Where the daemon looks for its config when neither --config nor KSAPP_CONFIG is given. */
@@ -116,5 +136,7 @@ export const DEFAULT_PROBE_FAILURES = 3;
 export const DEFAULT_RECONNECT_EVERY_MS = 10_000;
 /** Default time one attempt to bring a tunnel back up may run. */
 export const DEFAULT_RECONNECT_TIMEOUT_MS = 30_000;
+/** Default time limit of a hook. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
 /** Default cgroup parent of app groups. */
 export const DEFAULT_CGROUP_PARENT = 'ksapp';

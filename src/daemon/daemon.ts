@@ -25,6 +25,7 @@ import { AutoAdopter } from './auto-adopt.js';
 import { appParent } from './systemd.js';
 import { configUser, launchDetached } from './start-app.js';
 import { Reconnector } from './reconnect.js';
+import { HookRunner, readyHooks } from './hooks.js';
 
 /** How a daemon is started. */
 export interface DaemonOptions {
@@ -66,6 +67,7 @@ export class Daemon {
   private releaseLock: (() => Promise<void>) | undefined;
   private adopter: AutoAdopter | undefined;
   private reconnector: Reconnector | undefined;
+  private hooks: HookRunner | undefined;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
 
@@ -131,6 +133,7 @@ export class Daemon {
       return t.reconnect && iface !== undefined ? [[iface, t.reconnect] as const] : [];
     })), (e) => this.sup.record(e));
     this.sup.on('event', (e: SupervisorEvent) => this.onEvent(e));
+    this.armHooks();
     if (this.configError) this.sup.record({ type: 'config-error', detail: this.configError });
     const { state: saved, dropped } = await readState(this.stateFile, { cgroupRoot: root, parentPath: this.sup.parentPath });
     for (const reason of dropped) this.sup.record({ type: 'state-dropped', detail: `${this.stateFile}: ${reason} (ignored; live groups are kept under freeze)` });
@@ -162,6 +165,7 @@ export class Daemon {
       this.adopter?.stop();
       await this.server?.close().catch(() => undefined);
       this.reconnector?.stop();
+      this.hooks?.stop();
       await this.sup?.stop();
       if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
       else await this.save();
@@ -176,6 +180,14 @@ export class Daemon {
   /** The current status, as `ksapp status --json` prints it. */
   status(): Promise<Status> {
     return this.statusCache.get(this.log.latest(1)[0]);
+  }
+
+  /** (Re)arms the config's hooks; one that cannot run is a config error naming its field, the others run. */
+  private armHooks(): void {
+    this.hooks?.stop();
+    const { ready, problems } = readyHooks(this.config.hooks);
+    for (const problem of problems) this.sup.record({ type: 'config-error', detail: problem });
+    this.hooks = ready.length ? new HookRunner(ready, (e) => this.sup.record(e), () => this.sup.idle()) : undefined;
   }
 
   /** A tunnel's monitor from its settings, kept for status. */
@@ -226,11 +238,14 @@ export class Daemon {
     this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
     await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
     await this.adopter?.sync(this.config.apps);
+    this.armHooks();
   }
 
   private onEvent(e: SupervisorEvent): void {
     this.reconnector?.heard(e);
-    this.stream.event(this.log.add(e));
+    const record = this.log.add(e);
+    this.stream.event(record);
+    this.hooks?.heard(record);
     void this.save();
     this.checkIdle();
   }

@@ -121,6 +121,11 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     return this.loop.dispatch(input);
   }
 
+  /** Resolves once every input taken so far has been stepped and its actions run. */
+  idle(): Promise<void> {
+    return this.loop.inTurn(async () => undefined);
+  }
+
   /** Dispatches an input nobody waits for; what fails is logged. */
   private heard(input: Input): void {
     void this.dispatch(input).catch((error: unknown) => this.record({ type: 'error', detail: String(error) }));

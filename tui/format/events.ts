@@ -36,6 +36,7 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'route-restored': { symbol: '↺', label: 'route restored', tone: 'yellow' },
   'app-moved': { symbol: '⇄', label: 'moved', tone: 'yellow' },
   'tunnel-reconnect': { symbol: '↻', label: 'reconnecting', tone: 'blue' },
+  hook: { symbol: '⚙', label: 'hook', tone: 'gray' },
   error: { symbol: '⚠', label: 'error', tone: 'red' },
 };
 
