@@ -41,6 +41,8 @@ async function dispatch(cmd: Command): Promise<number> {
       return (await import('./commands/install-launcher.js')).installLauncherCommand(cmd);
     case 'tui':
       return (await import('./commands/tui.js')).tuiCommand(cmd);
+    case 'notify':
+      return (await import('./commands/notify.js')).notifyCommand(cmd);
     case 'freeze':
     case 'thaw':
     case 'kill':

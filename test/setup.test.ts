@@ -1,5 +1,6 @@
-// `ksapp setup`: the unit and a commented config, idempotent, a dry run that writes nothing, an edited
-// config never replaced, a broken one refused; systemd-analyze verify accepts the unit as written.
+// `ksapp setup`: the unit, the notification agent's autostart entry and a commented config,
+// idempotent, a dry run that writes nothing, an edited config never replaced, a broken one refused;
+// systemd-analyze verify accepts the unit as written, desktop-file-validate the autostart entry.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
+import { parseExec } from '../src/adopt/launcher.js';
 import { parseConfig } from '../src/config/index.js';
 import { CONFIG_TEMPLATE } from '../src/setup/units.js';
 
@@ -18,6 +20,7 @@ after(async () => { await rm(root, { recursive: true, force: true }); });
 const setup = (args: string[] = []) => execa(process.execPath, [CLI, 'setup', ...args], { reject: false, env: { KSAPP_SETUP_ROOT: root } });
 const unit = (): string => path.join(root, 'etc/systemd/system/ksapp.service');
 const config = (): string => path.join(root, 'etc/ksapp/config.yaml');
+const autostart = (): string => path.join(root, 'etc/xdg/autostart/ksapp-notify.desktop');
 
 test('the commented config is a valid config that protects nothing until edited', () => {
   const c = parseConfig(CONFIG_TEMPLATE, 'template');
@@ -28,20 +31,23 @@ test('--dry-run prints what it would write and writes nothing', async () => {
   const r = await setup(['--dry-run']);
   assert.equal(r.exitCode, 0, String(r.stderr));
   assert.match(String(r.stdout), /would write .*ksapp\.service:[\s\S]*Before=network-pre\.target/);
+  assert.match(String(r.stdout), /would write .*etc\/xdg\/autostart\/ksapp-notify\.desktop:\n[\s\S]*^Exec=\S+ \S+ notify$/m);
   assert.equal(existsSync(unit()), false);
+  assert.equal(existsSync(autostart()), false);
   assert.equal(existsSync(config()), false);
 });
 
 test('setup writes the unit and the config once; again, nothing changes; an edited config is kept', async () => {
   const first = await setup();
   assert.equal(first.exitCode, 0, String(first.stderr));
-  assert.match(String(first.stdout), /ksapp\.service: written[\s\S]*config\.yaml: written/);
+  assert.match(String(first.stdout), /ksapp\.service: written[\s\S]*ksapp-notify\.desktop: written[\s\S]*config\.yaml: written/);
+  assert.match(String(first.stdout), /desktop notifications start at the next login/);
   const text = await readFile(unit(), 'utf8');
   assert.match(text, /^Type=forking$/m);
   assert.match(text, /^DefaultDependencies=no$/m);
   assert.match(text, new RegExp(`^ExecStart=${process.execPath} \\S+/dist/src/cli\\.js daemon --config /etc/ksapp/config\\.yaml$`, 'm'));
   const again = await setup();
-  assert.match(String(again.stdout), /ksapp\.service: unchanged[\s\S]*config\.yaml: unchanged/);
+  assert.match(String(again.stdout), /ksapp\.service: unchanged[\s\S]*ksapp-notify\.desktop: unchanged[\s\S]*config\.yaml: unchanged/);
   await writeFile(config(), 'dns: { servers: [10.66.0.1] }\n');
   const kept = await setup();
   assert.match(String(kept.stdout), /config\.yaml: kept \(yours\)/);
@@ -61,6 +67,18 @@ test('systemd-analyze verify accepts the unit', async () => {
   const r = await execa('systemd-analyze', ['verify', unit()], { reject: false });
   assert.equal(r.exitCode, 0, `${String(r.stdout)}${String(r.stderr)}`);
   assert.equal(String(r.stderr).trim(), '', 'no warnings');
+});
+
+test('the autostart entry starts `ksapp notify` at login, hidden from menus; desktop-file-validate accepts it', async (t) => {
+  await setup();
+  const text = await readFile(autostart(), 'utf8');
+  const exec = /^Exec=(.*)$/m.exec(text)![1]!;
+  assert.deepEqual(parseExec(exec), [process.execPath, CLI, 'notify']);
+  for (const line of ['Type=Application', 'NoDisplay=true', 'Terminal=false']) assert.ok(text.split('\n').includes(line), line);
+  const v = await execa('desktop-file-validate', [autostart()], { reject: false });
+  if (v.exitCode === undefined || (v.failed && /ENOENT/.test(String(v.message)))) return t.skip('desktop-file-validate is not installed (Debian: desktop-file-utils)');
+  assert.equal(v.exitCode, 0, `${String(v.stdout)}${String(v.stderr)}`);
+  assert.equal(`${String(v.stdout)}${String(v.stderr)}`.trim(), '', 'no hints or warnings');
 });
 
 test('a config unit rule gets a drop-in that protects the unit before it starts; systemd-analyze accepts unit and drop-in', async () => {

@@ -32,6 +32,7 @@ export type Command = GlobalOptions & (
   | { kind: 'install-launcher'; name: string; desktop?: string }
   | { kind: 'demo'; json: boolean; keep: boolean; vpn?: VpnKind }
   | { kind: 'setup'; dryRun: boolean }
+  | { kind: 'notify' }
   | { kind: 'help' | 'version' }
 );
 
@@ -105,6 +106,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       };
     case 'status': case 'doctor': return { ...global, kind, json: v.json === true };
     case 'tui': return { ...global, kind, once: v.once === true };
+    case 'notify': {
+      if (positionals.length > 0) throw new UsageError(`notify: unexpected "${positionals[0]}"`, 'ksapp notify takes no operands');
+      return { ...global, kind };
+    }
     case 'install-launcher': {
       const [name, extra] = positionals;
       if (!name || extra !== undefined) throw new UsageError('install-launcher: give exactly one app NAME', 'ksapp install-launcher NAME [--desktop FILE]');

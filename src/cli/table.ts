@@ -115,9 +115,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'install-launcher', operands: 'NAME', summary: 'a menu entry that starts NAME through ksapp run',
     options: [{ name: 'desktop', value: 'FILE', complete: 'file', help: 'the desktop entry to wrap (default: the one found for NAME)' }],
   },
+  {
+    name: 'notify', summary: 'desktop notifications for your apps: frozen, killed, blocked, thawed, their tunnel down or back (runs as the desktop user; `ksapp setup` starts it at every login)',
+    options: [],
+  },
   { name: 'tui', summary: 'the live dashboard', options: [{ name: 'once', help: 'print one frame and exit (exit 1 when no daemon runs)' }] },
   { name: 'doctor', summary: 'check every prerequisite and say how to fix what is missing', options: [json] },
-  { name: 'setup', summary: 'install the systemd unit and a commented config', options: [{ name: 'dry-run', help: 'print what it would write, change nothing' }] },
+  { name: 'setup', summary: "install the systemd unit, the notification agent's autostart entry and a commented config", options: [{ name: 'dry-run', help: 'print what it would write, change nothing' }] },
   {
     name: 'demo', summary: 'the leak demo: a throwaway lab of network namespaces with a real VPN tunnel and its faults',
     options: [

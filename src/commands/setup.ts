@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from '../cli/args.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type AppConfig } from '../config/index.js';
 import { replaceOwnFile } from '../ipc/safe-files.js';
+import { AUTOSTART_FILE, notifyAutostart } from '../setup/autostart.js';
 import { CONFIG_TEMPLATE, daemonUnit, unitDropIn } from '../setup/units.js';
 import { runTool } from '../tools.js';
 import { requireRoot } from './tunnel-check.js';
@@ -29,10 +30,11 @@ export function dropInFile(root: string, config: string, unit: string, app: stri
   };
 }
 
-/** The files `ksapp setup` installs below `root`: the unit, the config, a drop-in per unit rule (pure). */
+/** The files `ksapp setup` installs below `root`: the unit, the notification agent's autostart entry, the config, a drop-in per unit rule (pure). */
 export function plan(root: string, config: string, apps: readonly AppConfig[] = []): PlannedFile[] {
   return [
     { path: path.join(root, 'etc/systemd/system/ksapp.service'), text: daemonUnit({ node: process.execPath, cli: CLI, config }), keepExisting: false },
+    { path: path.join(root, 'etc/xdg/autostart', AUTOSTART_FILE), text: notifyAutostart({ node: process.execPath, cli: CLI }), keepExisting: false },
     { path: path.join(root, config.replace(/^\//, '')), text: CONFIG_TEMPLATE, keepExisting: true },
     ...apps.filter((a) => a.match?.unit !== undefined).map((a) => dropInFile(root, config, a.match!.unit!, a.name, a.onDrop)),
   ];
@@ -63,10 +65,11 @@ export async function reloadSystemd(root: string, next: string, say: (line: stri
 }
 
 /**
- * `ksapp setup [--dry-run]`: installs the systemd unit and a commented
- * config (never over an existing one), idempotently; --dry-run prints what it
- * would write. An existing config is checked first: a daemon that cannot
- * read it at boot protects nothing.
+ * `ksapp setup [--dry-run]`: installs the systemd unit, the notification
+ * agent's XDG autostart entry and a commented config (never over an
+ * existing one), idempotently; --dry-run prints what it would write. An
+ * existing config is checked first: a daemon that cannot read it at boot
+ * protects nothing.
  */
 export async function setupCommand(cmd: SetupCommand): Promise<number> {
   if (!cmd.dryRun) requireRoot('setup');
@@ -80,5 +83,6 @@ export async function setupCommand(cmd: SetupCommand): Promise<number> {
   if (cmd.dryRun) return 0;
   const units = apps.flatMap((a) => (a.match?.unit ? [a.match.unit] : []));
   await reloadSystemd(root, `systemctl enable --now ksapp${units.length ? `; restart ${units.join(', ')} to start confined` : ''}`, say);
+  say('desktop notifications start at the next login (or now, as yourself: ksapp notify &)');
   return 0;
 }
