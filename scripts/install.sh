@@ -9,6 +9,8 @@ packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go 
           iputils-ping:ping tmux:tmux iperf3:iperf3 socat:socat conntrack:conntrack
           # the tests and `ksapp demo --vpn openvpn` run a real OpenVPN server and client (openssl makes their keys)
           openvpn:openvpn openssl:openssl
+          # the notification agent's tests run a session bus; the packaging tests check the man page and each shell's completion
+          dbus:dbus-daemon groff-base:groff zsh:zsh fish:fish bash-completion:bash-completion desktop-file-utils:desktop-file-validate
           # the tests check the shipped unit with systemd-analyze verify (systemd need not run)
           systemd:systemd-analyze
           # the native addons (SO_PEERCRED, process events, pidfd, exec guard): node-gyp needs a compiler, make, python3, kernel headers
