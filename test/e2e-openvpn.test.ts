@@ -75,7 +75,7 @@ test('OpenVPN with redirect-gateway def1: a silent server death and a client res
   assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'frozen', 10_000, 20), `${'frozen while the tun device is gone'}: ${await why()}`);
   await restart;
   assert.ok(await waitUntil(async () => (await app('ov'))?.state === 'running', 20_000, 100), `${'thawed on the recreated tun device'}: ${await why()}`);
-  assert.ok(await waitUntil(async () => (await seen('ov', Date.now())).viaTunnel > 0, 10_000, 100), `${'through the tunnel again'}: ${await why()}`);
+  assert.ok(await waitUntil(async () => (await seen('ov', Date.now())).viaTunnel > 0, 20_000, 100), `${'through the tunnel again'}: ${await why()}`);
   assert.equal((await seen('ov', t0)).fromClient, 0, 'not one protected packet from the client\'s own address');
   // The positive control: the same sender, unprotected, is seen all along (through the tunnel or, while it is gone, directly).
   const free = await seen('ovfree', t0);

@@ -82,7 +82,10 @@ export async function startOpenvpn(lab: Lab): Promise<OpenvpnLab> {
   };
   const startClient = async (): Promise<void> => {
     const proc = spawnIn(lab.ns.client, ['openvpn', ...common, '--client', '--dev', clientIface, '--remote', lab.addr.vpnPublic4, String(OPENVPN.port),
-      '--cert', k('client.crt'), '--key', k('client.key'), '--nobind', '--remote-cert-tls', 'server', '--connect-retry', '1', '1'], join(lab.dir, 'openvpn-client.log'));
+      '--cert', k('client.crt'), '--key', k('client.key'), '--nobind', '--remote-cert-tls', 'server', '--connect-retry', '1', '1',
+      // As providers' profiles do for UDP: a client that stops tells the server, which drops its session at once
+      // (otherwise the old session holds the client's address until its keepalive times out, 10 s).
+      '--explicit-exit-notify', '1'], join(lab.dir, 'openvpn-client.log'));
     clientPid = proc.pid;
     if (clientPid !== undefined) recordPid(lab.dir, 'openvpn-client', clientPid);
     await waitUp(lab, clientIface);
