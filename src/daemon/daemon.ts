@@ -165,7 +165,7 @@ export class Daemon {
       this.adopter?.stop();
       await this.server?.close().catch(() => undefined);
       this.reconnector?.stop();
-      this.hooks?.stop();
+      await this.hooks?.stop();
       await this.sup?.stop();
       if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
       else await this.save();
@@ -184,7 +184,7 @@ export class Daemon {
 
   /** (Re)arms the config's hooks; one that cannot run is a config error naming its field, the others run. */
   private armHooks(): void {
-    this.hooks?.stop();
+    void this.hooks?.stop();
     const { ready, problems } = readyHooks(this.config.hooks);
     for (const problem of problems) this.sup.record({ type: 'config-error', detail: problem });
     this.hooks = ready.length ? new HookRunner(ready, (e) => this.sup.record(e), () => this.sup.idle()) : undefined;

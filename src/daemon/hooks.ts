@@ -76,7 +76,7 @@ export class HookRunner {
   private running = 0;
   private dropping = false;
   private stopped = false;
-  private readonly children = new Set<() => void>();
+  private readonly children = new Map<() => void, Promise<unknown>>();
 
   /** `idle` resolves once the supervisor has no step under way: a hook is started only then (starting one forks the daemon). */
   constructor(
@@ -101,11 +101,12 @@ export class HookRunner {
     if (this.queue.length > 0) setImmediate(() => this.drain());
   }
 
-  /** Stops taking events and kills the hooks still running. */
-  stop(): void {
+  /** Stops taking events, kills the hooks still running, and resolves once they are gone. */
+  async stop(): Promise<void> {
     this.stopped = true;
     this.queue.length = 0;
-    for (const kill of this.children) kill();
+    for (const kill of this.children.keys()) kill();
+    await Promise.all(this.children.values());
   }
 
   private drain(): void {
@@ -129,7 +130,7 @@ export class HookRunner {
       env: hookEnv(event), uid: hook.uid, gid: hook.gid, keepLast: 4 * OUTPUT_TAIL,
     });
     const kill = (): void => child.kill('SIGKILL');
-    this.children.add(kill);
+    this.children.set(kill, child.result);
     const result = await child.result;
     this.children.delete(kill);
     if (this.stopped) return;
