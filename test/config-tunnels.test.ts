@@ -188,6 +188,15 @@ describe('parseConfig: errors among tunnels, with their path and position', () =
 
   test('tunnels is a known top-level key; a near miss is suggested', () => {
     assert.equal(problem('tunnel:\nTunnels: []\n'), 'config.yaml:2:1: Tunnels is not a known key (did you mean "tunnels"?)');
-    assert.equal(problem('colour: blue\n'), 'config.yaml:1:1: colour is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks)');
+    assert.equal(problem('colour: blue\n'), 'config.yaml:1:1: colour is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow)');
   });
+});
+
+test('allow: ranges and addresses; a host name or a whole address family is refused with what to give', () => {
+  const c = parseConfig('allow: [10.20.0.0/16, 192.0.2.7, "fd20::/64"]\napps:\n  - { name: qb, command: [qb], allow: [198.51.100.0/24] }\n');
+  assert.deepEqual(c.allow, ['10.20.0.0/16', '192.0.2.7/32', 'fd20::/64']);
+  assert.deepEqual(c.apps[0]?.allow, ['198.51.100.0/24']);
+  assert.throws(() => parseConfig('allow: [intranet.example.com]\n'), /allow\[0\] is a host name \(got "intranet\.example\.com"\): host names are not resolved for allowlists yet; give the address range it uses/);
+  assert.throws(() => parseConfig('allow: [0.0.0.0/0]\n'), /allow\[0\] must not be a whole address family/);
+  assert.throws(() => parseConfig('apps:\n  - { name: qb, command: [qb], allow: ["::/0"] }\n'), /apps\[0\]\.allow\[0\] must not be a whole address family/);
 });

@@ -199,3 +199,19 @@ test('multi-hop: the inner tunnel\'s packets to its endpoint may leave only thro
     'ip6 daddr fd00:2::3 udp dport 51822 oifname != "wg0" counter name "hop_drop" drop',
   ]);
 });
+
+test('allowlists: listed ranges go directly (DNS never), also while blocked; their replies may come in', () => {
+  const text = rulesetFor({ ...base, allow: { v4: ['10.20.0.0/16'], v6: [] }, apps: [app(1, { allow: { v4: [], v6: ['fd20::/64'] } }), app(2, { blocked: true })] });
+  const chain = (name: string): string[] => text.split(`chain ${name} {`)[1]!.split('\n  }')[0]!.split('\n').map((l) => l.trim()).filter(Boolean);
+  assert.deepEqual(chain('app_1'), [
+    'meta l4proto { tcp, udp } th dport 53 jump protect_1', 'ip daddr @allow4 accept', 'ip6 daddr @allow6_1 accept', 'jump protect_1',
+  ]);
+  assert.deepEqual(chain('app_2'), [
+    'meta l4proto { tcp, udp } th dport 53 counter name "drop_2" drop', 'ip daddr @allow4 accept', 'counter name "drop_2" drop', 'jump protect_2',
+  ]);
+  assert.match(text, /set allow4 \{ type ipv4_addr; flags interval; elements = \{ 10\.20\.0\.0\/16 \} \}/);
+  assert.match(text, /set allow6_1 \{ type ipv6_addr; flags interval; elements = \{ fd20::\/64 \} \}/);
+  assert.match(text, /iifname != \{ "lo", "wg0" \} ct state established,related ct mark & 0xffff0000 != 0x6b730000 ip saddr @allow4 accept/);
+  assert.match(text, /iifname != \{ "lo", "wg0" \} ct state established,related ct mark & 0xffff0000 != 0x6b730000 ip6 saddr @allow6_1 accept/);
+  assert.doesNotMatch(rulesetFor(base), /allow/, 'no allowlist, no trace of one');
+});

@@ -1,8 +1,8 @@
 import { appNameProblem } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { argv, type FieldsOf } from './fields.js';
-import { isPrivateRange, LAN_RANGES } from './ip.js';
-import { bool, cidr, duration, ipLiteral, list, matching, object, oneOf, str, type Schema } from './schema.js';
+import { isPrivateRange, LAN_RANGES, parseCidr } from './ip.js';
+import { bool, cidr, duration, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
 import { appTunnels, tunnel, tunnels } from './tunnel-schema.js';
 import { checkTunnels } from './tunnels.js';
 import type { AppConfig, Config, DnsConfig, HookConfig, LanConfig, MatchRule } from './types.js';
@@ -38,6 +38,26 @@ const match = object(
   },
 );
 
+/**
+ * One allowlist entry: an address or range with no host bits, never a whole
+ * address family (that is not an allowlist); a host name is refused with what
+ * to give instead (names are not resolved yet).
+ */
+const allowEntry: ScalarSchema = (() => {
+  const range = cidr((text) => !text.endsWith('/0'), 'must not be a whole address family: 0.0.0.0/0 and ::/0 are not an allowlist');
+  const hostName = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\.?$/;
+  return {
+    ...range,
+    parse(value, source) {
+      if (typeof value === 'string' && parseCidr(value) === undefined && hostName.test(value)) {
+        return { ok: false, message: `is a host name (got ${JSON.stringify(value)}): host names are not resolved for allowlists yet; give the address range it uses, e.g. 10.20.0.0/16` };
+      }
+      return range.parse(value, source);
+    },
+  };
+})();
+const allowList = list(allowEntry);
+
 const app = object(
   {
     name: { schema: str(appNameProblem), required: true },
@@ -49,6 +69,7 @@ const app = object(
     user: { schema: user },
     tunnel: { schema: appTunnels },
     failback: { schema: bool, default: true },
+    allow: { schema: allowList },
   } satisfies FieldsOf<Omit<AppConfig, 'at'>>,
   (value, report) => {
     if (value['match'] === undefined && value['command'] === undefined) report('', 'needs "match" (to adopt it when seen running) or "command" (to start it), or both');
@@ -90,4 +111,5 @@ export const configSchema: Schema = object({
   },
   apps: { schema: apps, default: [] },
   hooks: { schema: hooks, default: [] },
+  allow: { schema: allowList, default: [] },
 } satisfies FieldsOf<Config>, checkTunnels);

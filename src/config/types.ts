@@ -83,6 +83,8 @@ export interface AppConfig {
   tunnel?: string[];
   /** Move back to an earlier tunnel of its list when that one is healthy again. */
   failback: boolean;
+  /** Address ranges it may reach directly, outside the tunnel (beside the config's `allow`), also while the tunnel is down. */
+  allow?: string[];
   /** Where its `match` is written (`config.yaml:12`), for messages about the rule. */
   at?: string;
 }
@@ -118,6 +120,8 @@ export interface Config {
   cgroupParent: string;
   apps: AppConfig[];
   hooks: HookConfig[];
+  /** Address ranges every protected app may reach directly, outside the tunnel, also while it is down (not DNS). */
+  allow: string[];
 }
 
 /** Where the daemon looks for its config when neither --config nor KSAPP_CONFIG is given. */

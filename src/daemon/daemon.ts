@@ -123,7 +123,7 @@ export class Daemon {
     };
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
-      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), monitor: primary, moreTunnels: more,
+      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitFamilies(this.config.allow), monitor: primary, moreTunnels: more,
       // A tunnel an app names that the config does not list is watched with the default settings.
       watchTunnel: (iface) => this.monitorFor(iface, { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS, holdDown: DEFAULT_HOLD_DOWN_MS, maxHoldDown: DEFAULT_MAX_HOLD_DOWN_MS }),
       restart: (app) => this.restartConfigApp(app),
@@ -236,7 +236,7 @@ export class Daemon {
   /** Applies a reloaded config's DNS and LAN settings in one firewall transaction. */
   private async applyConfig(): Promise<void> {
     this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
-    await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges) });
+    await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitFamilies(this.config.allow) });
     await this.adopter?.sync(this.config.apps);
     this.armHooks();
   }

@@ -25,6 +25,8 @@ export interface StatusInputs {
   /** Per tunnel, its last reaction; the primary's is `lastReactionMs`. */
   readonly reactions?: ReadonlyMap<string, number>;
   readonly lastReactionMs: number | null;
+  /** Ranges every app may reach directly (config `allow`). */
+  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
   readonly events: readonly EventRecord[];
   readonly daemon: Status['daemon'];
   readonly config: Status['config'];
@@ -39,6 +41,12 @@ function tunnelStatus(iface: string, t: { state: string; since: number; reason: 
   };
 }
 
+/** What an app may reach directly: the config's allowlist and its own (pure); nothing when empty. */
+function directOf(a: App, allow: StatusInputs['allow']): { allow?: string[] } {
+  const all = [...(allow?.v4 ?? []), ...(allow?.v6 ?? []), ...(a.allow?.v4 ?? []), ...(a.allow?.v6 ?? [])];
+  return all.length ? { allow: all } : {};
+}
+
 /** Builds the status object `ksapp status --json` prints (pure apart from the user-name lookup). */
 export function buildStatus(i: StatusInputs): Status {
   const tunnel = tunnelStatus(i.tunnel.iface, i.tunnel, i.monitor, i.lastReactionMs);
@@ -49,7 +57,7 @@ export function buildStatus(i: StatusInputs): Status {
       name: a.name, state: a.state, policy: a.onDrop, pids: [...(i.pids.get(a.name) ?? [])], cgroup: a.cgroup.path,
       packets: { tunnel: c?.tunnel ?? 0, dropped: c?.dropped ?? 0 }, bytes: { tunnel: c?.tunnelBytes ?? 0 },
       uid: a.uid, user: userName(a.uid), allowLan: a.allowLan, restart: a.restart, origin: a.origin,
-      since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels],
+      since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels], ...directOf(a, i.allow),
     };
   });
   // With one tunnel, `tunnel` says it all; with several, each one with the apps riding it.

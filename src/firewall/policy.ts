@@ -27,6 +27,8 @@ export interface AppRule {
   readonly blocked: boolean;
   /** The slot of the tunnel it rides now (0, the primary, when absent). */
   readonly slot?: number;
+  /** Ranges this app alone may reach directly (beside the policy's `allow`). */
+  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }
 
 /** A tunnel inside another: where its endpoints are, and the only interface they may be reached by. */
@@ -60,6 +62,8 @@ export interface FirewallPolicy {
   readonly apps: readonly AppRule[];
   /** Resolvers inside the tunnel that protected apps' DNS is rewritten to. */
   readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Ranges every app may reach directly, outside the tunnel, also while blocked (never DNS). */
+  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
   /** Ranges an app with allowLan may reach directly. */
   readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }

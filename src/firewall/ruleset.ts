@@ -27,9 +27,22 @@ function address(value: string): string {
 const cgroupMatch = (ref: { nftPath: string; level: number }): string =>
   `socket cgroupv2 level ${ref.level} ${quote(ref.nftPath)}`;
 
-/** Output-route rules for one app: LAN exceptions, the block verdict, then the mark that steers into the tunnel. */
-function appChain(app: AppRule): string[] {
+/**
+ * Output-route rules for one app: its allowlist (direct, also while blocked; DNS
+ * never), LAN exceptions, the block verdict, then the mark that steers into the
+ * tunnel. A packet accepted here keeps no mark: it takes the main routing table.
+ */
+function appChain(app: AppRule, allow: { v4: boolean; v6: boolean }): string[] {
   const rules: string[] = [];
+  const own = { v4: (app.allow?.v4.length ?? 0) > 0, v6: (app.allow?.v6.length ?? 0) > 0 };
+  if (allow.v4 || allow.v6 || own.v4 || own.v6) {
+    // DNS to an allowlisted address still goes to the tunnel's resolver (or nowhere while blocked).
+    rules.push(`meta l4proto { tcp, udp } th dport 53 ${app.blocked ? `counter name "drop_${app.id}" drop` : `jump protect_${app.id}`}`);
+    if (allow.v4) rules.push('ip daddr @allow4 accept');
+    if (allow.v6) rules.push('ip6 daddr @allow6 accept');
+    if (own.v4) rules.push(`ip daddr @allow4_${app.id} accept`);
+    if (own.v6) rules.push(`ip6 daddr @allow6_${app.id} accept`);
+  }
   if (app.blocked) rules.push(`counter name "drop_${app.id}" drop`);
   if (app.allowLan && !app.blocked) {
     // DNS to a LAN resolver would bypass the tunnel's resolver, so port 53 stays protected.
@@ -84,6 +97,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
   const vmap = (prefix: string, only = apps): string =>
     only.map((a) => `${hex(markFor(a.id, a.slot))} : jump ${prefix}_${a.id}`).join(', ');
   const onSlot = (slot: number): AppRule[] => apps.filter((a) => (a.slot ?? 0) === slot);
+  const allow = { v4: (policy.allow?.v4.length ?? 0) > 0, v6: (policy.allow?.v6.length ?? 0) > 0 };
   const lines: string[] = [
     `table inet ${TABLE} {`,
     `  counter ${FORMAT_MARKER} {}`,
@@ -92,6 +106,12 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  counter drop_unknown {}',
     set('lan4', 'ipv4_addr', lan4),
     set('lan6', 'ipv6_addr', lan6),
+    ...(allow.v4 ? [set('allow4', 'ipv4_addr', policy.allow!.v4)] : []),
+    ...(allow.v6 ? [set('allow6', 'ipv6_addr', policy.allow!.v6)] : []),
+    ...apps.flatMap((a) => [
+      ...(a.allow?.v4.length ? [set(`allow4_${a.id}`, 'ipv4_addr', a.allow.v4)] : []),
+      ...(a.allow?.v6.length ? [set(`allow6_${a.id}`, 'ipv6_addr', a.allow.v6)] : []),
+    ]),
     // Classify: the per-app rules come first; the parent rule catches any group below it.
     '  chain classify {',
     '    type route hook output priority mangle; policy accept;',
@@ -104,7 +124,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     // daemon): its flows are the app's too.
     `    ${PROTECTED} ct mark set meta mark`,
     '  }',
-    ...apps.flatMap(appChain),
+    ...apps.flatMap((a) => appChain(a, allow)),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
     // loopback source cannot be rewritten into the tunnel, so it is refused.
     '  chain dns_guard {',
@@ -151,6 +171,8 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  }',
     '  chain ingress {',
     '    type filter hook input priority filter; policy accept;',
+    // Replies of the connections an app made directly to an allowlisted address (unmarked: they never took the tunnel).
+    ...allowReplies(apps, allow, `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${PROTECTED_CT} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${parent} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
@@ -158,6 +180,18 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '}',
   ];
   return lines.join('\n') + '\n';
+}
+
+/** Ingress rules that let the replies of allowlisted (direct) connections in; none without an allowlist. */
+function allowReplies(apps: readonly AppRule[], allow: { v4: boolean; v6: boolean }, prefix: string): string[] {
+  const rules: string[] = [];
+  if (allow.v4) rules.push(`    ${prefix} ip saddr @allow4 accept`);
+  if (allow.v6) rules.push(`    ${prefix} ip6 saddr @allow6 accept`);
+  for (const a of apps) {
+    if (a.allow?.v4.length) rules.push(`    ${prefix} ip saddr @allow4_${a.id} accept`);
+    if (a.allow?.v6.length) rules.push(`    ${prefix} ip6 saddr @allow6_${a.id} accept`);
+  }
+  return rules;
 }
 
 /**

@@ -48,6 +48,8 @@ export interface AppStatus {
   /** How it came under protection. */
   readonly origin: 'run' | 'adopted' | 'config';
   readonly since: string;
+  /** Address ranges it may reach directly, outside the tunnel (the config's `allow` and its own); absent when none. */
+  readonly allow?: readonly string[];
   /** The tunnel it rides now, and its failover order (absent in older daemons). */
   readonly tunnel?: string;
   readonly tunnels?: readonly string[];

@@ -23,6 +23,8 @@ export interface AppOptions {
   readonly tunnels?: readonly string[];
   /** Back to an earlier tunnel of its list once that one is healthy again (default true). */
   readonly failback?: boolean;
+  /** Ranges this app alone may reach directly (config `apps[].allow`). */
+  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
   /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
   readonly returnTo?: string;
 }

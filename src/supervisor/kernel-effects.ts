@@ -14,9 +14,11 @@ export function policyFor(world: World, cgroupRoot: string, parentPath: string):
     parent: ref(parentPath),
     apps: [...world.apps.values()].map((a) => ({
       id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked, ...(slotOf(a.rides) > 0 ? { slot: slotOf(a.rides) } : {}),
+      ...(a.allow ? { allow: a.allow } : {}),
     })),
     dns: world.dns,
     lan: world.lan,
+    ...(world.allow ? { allow: world.allow } : {}),
   };
 }
 

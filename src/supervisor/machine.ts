@@ -70,7 +70,7 @@ export function step(world: World, input: Input): Step {
       return { world: without(world, app.name), actions: [{ type: 'drop-group', app }, { type: 'sync' }, log('app-removed', undefined, app.name)] };
     }
     case 'settings':
-      return { world: { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan }, actions: [{ type: 'sync' }] };
+      return { world: { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan, ...(input.allow ? { allow: input.allow } : {}) }, actions: [{ type: 'sync' }] };
     case 'freeze': case 'thaw': case 'kill': return onCommand(world, input.type, input.name);
   }
 }

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   readonly cgroupParent: string;
   readonly dns: Families;
   readonly lan: Families;
+  /** Ranges every app may reach directly (config `allow`). */
+  readonly allow?: Families;
   /** The primary tunnel's monitor; transitions drive the apps' policies. */
   readonly monitor: TunnelWatch;
   /** More configured tunnels apps may name (each with its own monitor); slots in this order after the primary. */
@@ -72,7 +74,9 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       const slot = this.monitors.add(t);
       tunnels.set(t.iface, { state: 'unknown', since: Date.now(), reason: 'starting', slot, dns: t.dns ?? none, ...(t.via ? { via: t.via } : {}) });
     }
-    this.loop = new StateLoop({ primary: options.tunnelIface, tunnels, apps: new Map(), dns: options.dns, lan: options.lan }, (world) => this.effects(world), stillHolds);
+    this.loop = new StateLoop({
+      primary: options.tunnelIface, tunnels, apps: new Map(), dns: options.dns, lan: options.lan, ...(options.allow ? { allow: options.allow } : {}),
+    }, (world) => this.effects(world), stillHolds);
   }
 
   /** The protected apps, by name (read-only: only the loop changes them). */
@@ -89,6 +93,11 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   /** The packet mark an app's sockets carry now (its id, in its tunnel's slot). */
   markOf(app: App): number {
     return markFor(app.id, this.tunnels.get(app.rides)?.slot ?? 0);
+  }
+
+  /** Ranges every app may reach directly (config `allow`), when any. */
+  get allow(): Families | undefined {
+    return this.loop.current.allow;
   }
 
   /** Every watched tunnel, by interface. */
@@ -243,7 +252,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   }
 
   /** Takes new DNS and LAN settings and re-applies the firewall. */
-  reconfigure(settings: { dns: Families; lan: Families }): Promise<void> {
+  reconfigure(settings: { dns: Families; lan: Families; allow?: Families }): Promise<void> {
     return this.dispatch({ type: 'settings', ...settings });
   }
 

@@ -32,6 +32,8 @@ export interface World {
   readonly apps: ReadonlyMap<string, App>;
   readonly dns: Families;
   readonly lan: Families;
+  /** Ranges every app may reach directly (config `allow`). */
+  readonly allow?: Families;
 }
 
 /** One thing that happened, as the supervisor's loop takes it in. */
@@ -56,7 +58,7 @@ export type Input =
   /** The app's last process exited (its in-place group was removed). */
   | { readonly type: 'emptied'; readonly name: string }
   | { readonly type: 'remove'; readonly name: string }
-  | { readonly type: 'settings'; readonly dns?: Families; readonly lan?: Families }
+  | { readonly type: 'settings'; readonly dns?: Families; readonly lan?: Families; readonly allow?: Families }
   /** A user's command. */
   | { readonly type: 'freeze' | 'thaw' | 'kill'; readonly name: string };
 
