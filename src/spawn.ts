@@ -86,6 +86,19 @@ export function startProgram(file: string, args: readonly string[], o: StartOpti
   return { pid: child.pid, stdout: o.stdout === 'stream' ? child.stdout : null, kill: (signal = 'SIGTERM') => { child.kill(signal); }, result };
 }
 
+/**
+ * How a run ended, and the tail of what it said, as the event log puts it
+ * (pure): "exited 3; it said: …", "was killed after 500 ms", "could not be
+ * started (…)". `timeoutMs` is the limit it was started with.
+ */
+export function describeEnd(r: RunResult, timeoutMs: number, tail: number): string {
+  const how = r.timedOut ? `was killed after ${timeoutMs} ms` : r.error && r.exitCode === undefined ? `could not be started (${r.error.message})`
+    : r.signal ? `ended by ${r.signal}` : `exited ${r.exitCode}`;
+  const said = `${r.stdout}${r.stderr}`.trim().replace(/\s+/g, ' ');
+  const shown = said.length > tail ? `…${said.slice(-tail)}` : said;
+  return `${how}${shown ? `; it said: ${shown}` : ''}`;
+}
+
 /** Whether a run failed: not started, killed, or a non-zero status. */
 export function runFailed(r: RunResult): boolean {
   return r.error !== undefined || r.exitCode !== 0;

@@ -6,7 +6,7 @@
 import type { HookConfig } from '../config/index.js';
 import type { EventRecord } from '../ipc/protocol.js';
 import { requireCommand } from '../launch/index.js';
-import { startProgram, type RunResult } from '../spawn.js';
+import { describeEnd, startProgram, type RunResult } from '../spawn.js';
 import type { SupervisorEvent } from '../supervisor/index.js';
 import { findAccount } from '../users.js';
 
@@ -63,11 +63,7 @@ export function hookEnv(event: EventRecord): Record<string, string> {
 /** A hook run's outcome in the log's words (pure). */
 export function describeRun(hook: ReadyHook, event: EventRecord, r: RunResult): { ok: boolean; detail: string } {
   const ok = r.exitCode === 0 && !r.timedOut;
-  const how = r.timedOut ? `was killed after ${hook.timeout} ms` : r.error && r.exitCode === undefined ? `could not be started (${r.error.message})`
-    : r.signal ? `ended by ${r.signal}` : `exited ${r.exitCode}`;
-  const said = `${r.stdout}${r.stderr}`.trim().replace(/\s+/g, ' ');
-  const tail = said.length > OUTPUT_TAIL ? `…${said.slice(-OUTPUT_TAIL)}` : said;
-  return { ok, detail: `${hook.label} (${hook.argv.join(' ')}) for ${event.type}${event.app ? ` of ${event.app}` : ''} ${how}${tail ? `; it said: ${tail}` : ''}` };
+  return { ok, detail: `${hook.label} (${hook.argv.join(' ')}) for ${event.type}${event.app ? ` of ${event.app}` : ''} ${describeEnd(r, hook.timeout, OUTPUT_TAIL)}` };
 }
 
 /** Runs the hooks for the daemon's events, off the supervisor's path. */

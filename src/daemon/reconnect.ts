@@ -3,7 +3,7 @@
 // each attempt killed after `timeout`; what it said goes to the event log. Apps are thawed only by
 // the tunnel proving healthy again, never by the command's exit status.
 import type { ReconnectConfig } from '../config/index.js';
-import { startProgram, type RunResult, type Started } from '../spawn.js';
+import { describeEnd, startProgram, type RunResult, type Started } from '../spawn.js';
 import type { SupervisorEvent } from '../supervisor/index.js';
 
 /** The longest wait between two attempts, however often the tunnel stays down. */
@@ -18,11 +18,7 @@ export function backoffMs(every: number, attempt: number): number {
 
 /** One attempt's outcome, in the words of the event log (pure). */
 export function describeAttempt(argv: readonly string[], attempt: number, r: RunResult, timeoutMs: number): string {
-  const how = r.error && r.exitCode === undefined && !r.timedOut ? `could not be started (${r.error.message})`
-    : r.timedOut ? `was killed after ${timeoutMs} ms` : r.signal ? `ended by ${r.signal}` : `exited ${r.exitCode}`;
-  const said = `${r.stdout}${r.stderr}`.trim().replace(/\s+/g, ' ');
-  const tail = said.length > OUTPUT_TAIL ? `…${said.slice(-OUTPUT_TAIL)}` : said;
-  return `attempt ${attempt}: ${argv.join(' ')} ${how}${tail ? `; it said: ${tail}` : ''}`;
+  return `attempt ${attempt}: ${argv.join(' ')} ${describeEnd(r, timeoutMs, OUTPUT_TAIL)}`;
 }
 
 interface Running { attempt: number; timer?: NodeJS.Timeout; child?: Started; stopped: boolean }
@@ -73,7 +69,7 @@ export class Reconnector {
     if (run.stopped) return;
     run.attempt++;
     const [file, ...args] = config.command;
-    run.child = startProgram(file!, args, { timeoutMs: config.timeout, stderr: 'collect' });
+    run.child = startProgram(file!, args, { timeoutMs: config.timeout, stderr: 'collect', keepLast: 4 * OUTPUT_TAIL });
     const result = await run.child.result;
     run.child = undefined;
     if (run.stopped) return;
