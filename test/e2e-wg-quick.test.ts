@@ -5,14 +5,13 @@
 // wg-quick's intact after ksapp leaves. Positive control: an unprotected sender.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import type { Status } from '../src/ipc/protocol.js';
-import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
-import { runTool, tools } from '../src/tools.js';
+import { createLab, fixturePath, removeLabClient, wgQuickClient, type Lab, type WgQuickClient } from '../src/lab/index.js';
 import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
 import { appIn, seenIn, statusIn, tagIn } from './helpers/lab-view.js';
 
@@ -24,11 +23,9 @@ let daemon: ReturnType<typeof ksappIn> | undefined;
 before(async () => {
   if (skip) return;
   lab = await createLab({ mode: 'app-only' });
-  // The lab's own client end goes (wireguard-go leaves with its interface); wg-quick takes its place, same name
-  // and port — once wireguard-go has let the port go.
-  await faultById('tunnel-deleted').inject(lab);
-  const free = await waitUntil(async () => !(await lab.exec('client', ['ss', '-Hulpn', 'sport = :51821'])).trim(), 10_000, 20);
-  assert.ok(free, 'the lab\'s client released its port');
+  // The lab's own client end goes; wg-quick takes its place, same name and port.
+  await removeLabClient(lab);
+  clients = { full: wgQuickClient(lab, 'wgq-full'), off: wgQuickClient(lab, 'wgq-off', { tableOff: true }) };
 });
 after(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -43,24 +40,8 @@ after(async () => {
 });
 
 const iface = (): string => lab.tunnel.clientIface;
-/** wg-quick's config for the lab's client: full tunnel, or `Table = off` (no routes of its own). */
-async function writeConf(kind: 'full' | 'off'): Promise<string> {
-  const dir = path.join(lab.dir, `wgq-${kind}`);
-  await runTool('mkdir', ['-p', dir]);
-  const serverPub = (await runTool(tools.wg, ['pubkey'], await readFile(path.join(lab.dir, 'server.key'), 'utf8'))).trim();
-  const file = path.join(dir, `${iface()}.conf`);
-  await writeFile(file, [
-    '[Interface]', `PrivateKey = ${(await readFile(path.join(lab.dir, 'client.key'), 'utf8')).trim()}`,
-    // The lab's client port: the server knows it, so a restarted server shakes hands at once.
-    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, 'ListenPort = 51821', ...(kind === 'off' ? ['Table = off'] : []),
-    '[Peer]', `PublicKey = ${serverPub}`, `Endpoint = ${lab.addr.vpnPublic4}:51820`, 'AllowedIPs = 0.0.0.0/0, ::/0', 'PersistentKeepalive = 1', '',
-  ].join('\n'), { mode: 0o600 });
-  return file;
-}
-async function wgQuick(action: 'up' | 'down', kind: 'full' | 'off'): Promise<string> {
-  const file = path.join(lab.dir, `wgq-${kind}`, `${iface()}.conf`);
-  return lab.exec('client', ['env', 'WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go', 'wg-quick', action, file]);
-}
+let clients: Record<'full' | 'off', WgQuickClient>;
+const wgQuick = (action: 'up' | 'down', kind: 'full' | 'off'): Promise<void> => clients[kind][action]();
 const status = (): Promise<Status> => statusIn(lab);
 const app = (name: string) => appIn(lab, name);
 const tag = (name: string): string => tagIn(lab, name);
@@ -94,7 +75,6 @@ const ksappLeft = async (): Promise<string[]> => {
 };
 
 test('wg-quick full tunnel: ksapp started after `wg-quick up` holds through down/up cycles; wg-quick intact after ksapp leaves', { skip, timeout: 90_000 }, async () => {
-  await writeConf('full');
   await wgQuick('up', 'full');
   assert.match(await lab.exec('client', ['ip', 'rule']), /suppress_prefixlength 0/, 'wg-quick installed its own rules');
   await startDaemon();
@@ -129,7 +109,6 @@ test('wg-quick full tunnel: ksapp started after `wg-quick up` holds through down
 });
 
 test('wg-quick with `Table = off`, ksapp started before `wg-quick up`: the app waits frozen, then rides the tunnel by ksapp\'s routing alone', { skip, timeout: 60_000 }, async () => {
-  await writeConf('off');
   await startDaemon();
   sender('wqoff');
   assert.ok(await waitUntil(async () => (await app('wqoff'))?.state === 'frozen', 10_000, 100), 'frozen while the interface does not exist');

@@ -1,12 +1,8 @@
 // The VPN clients the demo can show ksapp with (`ksapp demo --vpn KIND`): the lab's own wireguard-go
 // pair, wg-quick (full tunnel, its fwmark, rules and nft table) and OpenVPN (redirect-gateway def1).
 // Each gives the tunnel ksapp watches and the faults that fit it.
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { OPENVPN, startOpenvpn, type Lab } from '../lab/index.js';
-import { runTool, tools } from '../tools.js';
+import { OPENVPN, pingFrom, removeLabClient, startOpenvpn, wgQuickClient, type Lab } from '../lab/index.js';
 import { FAULTS, faultById, type FaultSpec } from './faults.js';
-import { waitUntil } from './wait.js';
 
 /** The kinds `--vpn` takes. */
 export const VPN_KINDS = ['wireguard', 'wg-quick', 'openvpn'] as const;
@@ -53,27 +49,18 @@ function tunnelLines(iface: string, probe: string): string[] {
 /** wg-quick in place of the lab's client: same keys, name and port, full tunnel (AllowedIPs everything). */
 async function wgQuick(lab: Lab): Promise<VpnSetup> {
   const iface = lab.tunnel.clientIface;
-  await faultById('tunnel-deleted').inject(lab);
-  await waitUntil(async () => !(await lab.exec('client', ['ss', '-Hulpn', 'sport = :51821'])).trim(), 10_000, 20);
-  const dir = path.join(lab.dir, 'wg-quick');
-  await runTool('mkdir', ['-p', dir]);
-  const conf = path.join(dir, `${iface}.conf`);
-  const serverPub = (await runTool(tools.wg, ['pubkey'], await readFile(path.join(lab.dir, 'server.key'), 'utf8'))).trim();
-  await writeFile(conf, [
-    '[Interface]', `PrivateKey = ${(await readFile(path.join(lab.dir, 'client.key'), 'utf8')).trim()}`,
-    `Address = ${lab.tunnel.client4}/24, ${lab.tunnel.client6}/64`, 'ListenPort = 51821',
-    '[Peer]', `PublicKey = ${serverPub}`, `Endpoint = ${lab.addr.vpnPublic4}:51820`, 'AllowedIPs = 0.0.0.0/0, ::/0', 'PersistentKeepalive = 1', '',
-  ].join('\n'), { mode: 0o600 });
-  const wgq = (action: 'up' | 'down'): Promise<string> => lab.exec('client', ['env', 'WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go', 'wg-quick', action, conf]);
-  await wgq('up');
-  const answers = (): Promise<boolean> => waitUntil(async () => lab.exec('client', ['ping', '-c1', '-W1', '-I', iface, lab.tunnel.server4]).then(() => true, () => false), 20_000, 100);
-  await answers();
-  const byId = (id: string): FaultSpec => faultById(id);
+  await removeLabClient(lab);
+  const client = wgQuickClient(lab, 'wg-quick');
+  const up = async (): Promise<void> => {
+    await client.up();
+    await pingFrom(lab.ns.client, lab.tunnel.server4, 20, iface);
+  };
+  await up();
   return {
-    kind: 'wg-quick', label: 'wg-quick (full tunnel)', fullTunnel: true, tunnelLines: tunnelLines(iface, lab.tunnel.server4), stop: async () => { await wgq('down').catch(() => undefined); },
+    kind: 'wg-quick', label: 'wg-quick (full tunnel)', fullTunnel: true, tunnelLines: tunnelLines(iface, lab.tunnel.server4), stop: () => client.down().catch(() => undefined),
     faults: [
-      { id: 'wg-quick-down', label: '`wg-quick down`, then `up` (interface recreated)', tunnelFails: true, inject: async () => { await wgq('down'); }, repair: async () => { await wgq('up'); await answers(); } },
-      byId('server-killed'), byId('port-blocked'), byId('route-around'),
+      { id: 'wg-quick-down', label: '`wg-quick down`, then `up` (interface recreated)', tunnelFails: true, inject: () => client.down(), repair: up },
+      faultById('server-killed'), faultById('port-blocked'), faultById('route-around'),
     ],
   };
 }

@@ -9,6 +9,7 @@ export { fixturePath, parseRecords, type Received } from './recorder.js';
 export { parsePidLines, parseStatStartTime } from './state.js';
 export { ispRuleset, vpnNatRuleset } from './rulesets.js';
 export { planFor, wgIfaceNames, type LabMode, type LabPlan, type TunnelPlan } from './topology.js';
-export { parseLatestHandshakes } from './wireguard.js';
+export { parseLatestHandshakes, pingFrom } from './wireguard.js';
 export { collectJsonLines } from './json-lines.js';
 export { OPENVPN, startOpenvpn, type OpenvpnLab } from './openvpn.js';
+export { removeLabClient, wgQuickClient, type WgQuickClient } from './wg-quick.js';
