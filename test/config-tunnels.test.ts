@@ -192,11 +192,13 @@ describe('parseConfig: errors among tunnels, with their path and position', () =
   });
 });
 
-test('allow: ranges and addresses; a host name or a whole address family is refused with what to give', () => {
-  const c = parseConfig('allow: [10.20.0.0/16, 192.0.2.7, "fd20::/64"]\napps:\n  - { name: qb, command: [qb], allow: [198.51.100.0/24] }\n');
-  assert.deepEqual(c.allow, ['10.20.0.0/16', '192.0.2.7/32', 'fd20::/64']);
-  assert.deepEqual(c.apps[0]?.allow, ['198.51.100.0/24']);
-  assert.throws(() => parseConfig('allow: [intranet.example.com]\n'), /allow\[0\] is a host name \(got "intranet\.example\.com"\): host names are not resolved for allowlists yet; give the address range it uses/);
+test('allow: ranges, addresses and host names; a bad name or a whole address family is refused with what to give', () => {
+  const c = parseConfig('allow: [10.20.0.0/16, 192.0.2.7, "fd20::/64", Intranet.Example.com.]\napps:\n  - { name: qb, command: [qb], allow: [198.51.100.0/24, licence.example.net] }\n');
+  assert.deepEqual(c.allow, ['10.20.0.0/16', '192.0.2.7/32', 'fd20::/64', 'intranet.example.com']);
+  assert.deepEqual(c.apps[0]?.allow, ['198.51.100.0/24', 'licence.example.net']);
+  for (const bad of ['intra_net.example.com', 'printer', '-x.example.com', '10.1.2', 'a..b']) {
+    assert.throws(() => parseConfig(`allow: ["${bad}"]\n`), /allow\[0\] must be an address, a CIDR range such as 10\.20\.0\.0\/16, or a host name such as intranet\.example\.com|allow\[0\] must be a CIDR range/, bad);
+  }
   assert.throws(() => parseConfig('allow: [0.0.0.0/0]\n'), /allow\[0\] must not be a whole address family/);
   assert.throws(() => parseConfig('apps:\n  - { name: qb, command: [qb], allow: ["::/0"] }\n'), /apps\[0\]\.allow\[0\] must not be a whole address family/);
 });

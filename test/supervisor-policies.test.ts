@@ -45,7 +45,7 @@ function fakeLoop(apps: App[], tunnel: 'up' | 'down' | 'unknown' = 'up') {
   };
   const effects = (w: World): Effects => ({
     world: w, sync: async () => undefined, routeIntoTunnel: async () => undefined, restoreRoute: async () => undefined,
-    ensureRouting: async () => undefined, forgetFlows: async () => undefined,
+    ensureRouting: async () => undefined, forgetFlows: async () => undefined, renewFlows: async () => undefined,
     restart: async (app) => { restarted.push(app.name); }, unwatch: () => undefined, record: (e) => { events.push(e); },
   });
   const loop = new StateLoop(world, effects);

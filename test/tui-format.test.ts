@@ -48,7 +48,7 @@ test('event lines: kill switch, recoveries, apps, config', () => {
   const types: Record<SupervisorEvent['type'], true> = {
     'tunnel-down': true, 'tunnel-up': true, 'app-added': true, 'app-exited': true, 'app-frozen': true, 'app-thawed': true,
     'app-killed': true, 'app-blocked': true, 'app-unblocked': true, 'app-removed': true, 'app-recovered': true,
-    'app-restart': true, 'config-reloaded': true, 'config-error': true, 'route-restored': true, 'app-adopted': true, 'app-needs-restart': true, 'dns-bypass': true, 'exec-watch': true, 'exec-guard': true, 'state-dropped': true, 'tunnel-reason': true, 'monitor-warning': true, 'app-moved': true, 'tunnel-reconnect': true, hook: true, error: true,
+    'app-restart': true, 'config-reloaded': true, 'config-error': true, 'route-restored': true, 'app-adopted': true, 'app-needs-restart': true, 'dns-bypass': true, 'exec-watch': true, 'exec-guard': true, 'state-dropped': true, 'tunnel-reason': true, 'monitor-warning': true, 'app-moved': true, 'tunnel-reconnect': true, hook: true, 'app-allow': true, 'allow-resolved': true, error: true,
   };
   for (const type of Object.keys(types)) assert.notEqual(eventLook(type).symbol, '·', type);
   const p = eventParts(event('tunnel-down', 0, { app: 'qbittorrent', detail: 'wg0 deleted', reactionMs: 3.25 }));

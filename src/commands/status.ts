@@ -19,7 +19,18 @@ export function formatStatus(s: Status): string {
   const rows = s.apps.map((a) => [a.name, a.state, a.policy, a.user, String(a.pids.length), String(a.packets.tunnel), String(a.packets.dropped)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [...lines, fmt(head), ...rows.map(fmt)].join('\n');
+  return [...lines, fmt(head), ...rows.map(fmt), ...s.apps.flatMap(directLine)].join('\n');
+}
+
+/** What an app reaches outside the tunnel, names with the addresses they resolve to now (pure). */
+function directLine(a: Status['apps'][number]): string[] {
+  if (!a.allow?.length) return [];
+  const named = new Map((a.allowNames ?? []).map((n) => [n.name, n.addresses.map((x) => x.address)]));
+  const shown = a.allow.map((entry) => {
+    const addrs = named.get(entry);
+    return addrs === undefined ? entry : `${entry} (${addrs.length ? addrs.join(', ') : 'no address now'})`;
+  });
+  return [`${a.name} reaches directly, outside the tunnel: ${shown.join(', ')}`];
 }
 
 /** `ksapp status [--json]`. */

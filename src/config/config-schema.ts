@@ -1,5 +1,6 @@
 import { appNameProblem } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
+import { hostName } from './allow.js';
 import { argv, type FieldsOf } from './fields.js';
 import { isPrivateRange, LAN_RANGES, parseCidr } from './ip.js';
 import { bool, cidr, duration, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
@@ -40,17 +41,19 @@ const match = object(
 
 /**
  * One allowlist entry: an address or range with no host bits, never a whole
- * address family (that is not an allowlist); a host name is refused with what
- * to give instead (names are not resolved yet).
+ * address family (that is not an allowlist), or a host name the daemon
+ * resolves (its addresses are allowed while the record lives).
  */
 const allowEntry: ScalarSchema = (() => {
   const range = cidr((text) => !text.endsWith('/0'), 'must not be a whole address family: 0.0.0.0/0 and ::/0 are not an allowlist');
-  const hostName = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+\.?$/;
   return {
     ...range,
+    expected: 'an address, a CIDR range or a host name',
     parse(value, source) {
-      if (typeof value === 'string' && parseCidr(value) === undefined && hostName.test(value)) {
-        return { ok: false, message: `is a host name (got ${JSON.stringify(value)}): host names are not resolved for allowlists yet; give the address range it uses, e.g. 10.20.0.0/16` };
+      if (typeof value === 'string' && parseCidr(value) === undefined && !/^[0-9a-fA-F.:/]+$/.test(value)) {
+        const name = hostName(value);
+        if (name !== undefined) return { ok: true, value: name };
+        return { ok: false, message: `must be an address, a CIDR range such as 10.20.0.0/16, or a host name such as intranet.example.com (got ${JSON.stringify(value)})` };
       }
       return range.parse(value, source);
     },

@@ -93,7 +93,7 @@ export interface AppConfig {
 export const HOOK_EVENTS = [
   'tunnel-down', 'tunnel-up', 'tunnel-reason', 'tunnel-reconnect', 'app-added', 'app-exited', 'app-frozen', 'app-thawed',
   'app-killed', 'app-blocked', 'app-unblocked', 'app-removed', 'app-recovered', 'app-restart', 'app-adopted',
-  'app-needs-restart', 'app-moved', 'dns-bypass', 'config-reloaded', 'config-error', 'route-restored', 'error',
+  'app-needs-restart', 'app-moved', 'app-allow', 'allow-resolved', 'dns-bypass', 'config-reloaded', 'config-error', 'route-restored', 'error',
 ] as const;
 /** One hookable event type. */
 export type HookEvent = (typeof HOOK_EVENTS)[number];

@@ -1,4 +1,4 @@
-import { splitFamilies } from '../config/index.js';
+import { splitAllow } from '../config/allow.js';
 import { findMatching, readStatus, watchExecs, type ExecWatcher, type MatchRule } from '../adopt/index.js';
 import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
@@ -101,7 +101,7 @@ export class AutoAdopter {
         const owner = (await readStatus(pids[0]!))?.uid ?? 0;
         const target = existing ?? (await this.sup.addApp({
           name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: false, uid: owner, origin: 'config',
-          ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback, ...(app.allow?.length ? { allow: splitFamilies(app.allow) } : {}),
+          ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback, ...(app.allow?.length ? { allow: splitAllow(app.allow) } : {}),
         }));
         // Release puts a process back where it was before the guard staged it, not into staging.
         await adoptInto(this.sup, this.root, target, pids, !existing, ` (pid ${pids.join(',')} ${when}; adopted in ${Date.now() - started} ms)`, undefined, staged?.from);

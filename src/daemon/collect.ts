@@ -23,7 +23,7 @@ export async function collectStatus(
   }));
   return buildStatus({
     apps, pids, counters, tunnel: { iface, ...sup.tunnel }, lastReactionMs: log.lastReactionMs(iface),
-    monitor: figures.get(iface), tunnels: sup.tunnels, figures, reactions, ...(sup.allow ? { allow: sup.allow } : {}),
+    monitor: figures.get(iface), tunnels: sup.tunnels, figures, reactions, ...(sup.allow ? { allow: sup.allow } : {}), resolved: sup.resolved,
     events: log.latest(50), ...extra,
   });
 }

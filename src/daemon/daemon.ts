@@ -2,6 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cgroupRoot } from '../../cgroups/index.js';
 import { requireInterfaceName } from '../commands/tunnel-check.js';
+import { splitAllow } from '../config/allow.js';
+import { AllowNameWatch, configNames } from './allow-names.js';
 import { splitFamilies } from '../config/index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, type Config, type TunnelConfig } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
@@ -67,6 +69,7 @@ export class Daemon {
   private releaseLock: (() => Promise<void>) | undefined;
   private adopter: AutoAdopter | undefined;
   private reconnector: Reconnector | undefined;
+  private names: AllowNameWatch | undefined;
   private hooks: HookRunner | undefined;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
@@ -123,7 +126,7 @@ export class Daemon {
     };
     this.sup = new Supervisor({
       tunnelIface: this.iface, cgroupRoot: root, cgroupParent,
-      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitFamilies(this.config.allow), monitor: primary, moreTunnels: more,
+      dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitAllow(this.config.allow), monitor: primary, moreTunnels: more,
       // A tunnel an app names that the config does not list is watched with the default settings.
       watchTunnel: (iface) => this.monitorFor(iface, { handshakeTimeout: DEFAULT_HANDSHAKE_TIMEOUT_MS, holdDown: DEFAULT_HOLD_DOWN_MS, maxHoldDown: DEFAULT_MAX_HOLD_DOWN_MS }),
       restart: (app) => this.restartConfigApp(app),
@@ -146,6 +149,8 @@ export class Daemon {
     });
     // Guard and rules before the socket answers: whoever waits for the daemon (a Type=forking unit,
     // `ksapp daemon`) then knows configured apps are confined from their first instruction.
+    this.names = new AllowNameWatch((name, answer, at) => this.sup.dispatch({ type: 'resolved', name, answer, at }), (e) => this.sup.record(e));
+    this.names.watch(configNames(this.config));
     this.adopter = new AutoAdopter(this.sup, root);
     await this.adopter.armGuard();
     await this.adopter.sync(this.config.apps);
@@ -165,6 +170,7 @@ export class Daemon {
       this.adopter?.stop();
       await this.server?.close().catch(() => undefined);
       this.reconnector?.stop();
+      this.names?.stop();
       await this.hooks?.stop();
       await this.sup?.stop();
       if (this.sup && this.sup.apps.size === 0) await rm(this.runDir, { recursive: true, force: true });
@@ -236,7 +242,13 @@ export class Daemon {
   /** Applies a reloaded config's DNS and LAN settings in one firewall transaction. */
   private async applyConfig(): Promise<void> {
     this.resolvConf = await writeResolvConf(this.runDir, this.dnsServers());
-    await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitFamilies(this.config.allow) });
+    await this.sup.reconfigure({ dns: splitFamilies(this.dnsServers()), lan: splitFamilies(this.config.lan.ranges), allow: splitAllow(this.config.allow) });
+    // A running config app takes its entry's new allowlist (its other settings apply when it next starts).
+    for (const app of this.config.apps) {
+      const running = this.sup.apps.get(app.name);
+      if (running?.origin === 'config') await this.sup.dispatch({ type: 'app-allow', name: app.name, allow: splitAllow(app.allow ?? []) });
+    }
+    this.names?.watch(configNames(this.config));
     await this.adopter?.sync(this.config.apps);
     this.armHooks();
   }

@@ -1,4 +1,4 @@
-import { splitFamilies } from '../config/index.js';
+import { splitAllow } from '../config/allow.js';
 import { openSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -35,7 +35,7 @@ export async function startConfigApp(sup: Supervisor, app: AppConfig, runDir: st
   const executable = requireCommand(app.command[0]!, process.env.PATH);
   const added = await sup.addApp({
     name: app.name, onDrop: app.onDrop, allowLan: app.allowLan, restart: app.restart, uid: user?.uid ?? 0, origin: 'config',
-    ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback, ...(app.allow?.length ? { allow: splitFamilies(app.allow) } : {}),
+    ...(app.tunnel ? { tunnels: app.tunnel } : {}), failback: app.failback, ...(app.allow?.length ? { allow: splitAllow(app.allow) } : {}),
   });
   try {
     await launchDetached(sup, added, [executable, ...app.command.slice(1)], user, runDir, resolvConf);

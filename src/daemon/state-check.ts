@@ -4,6 +4,7 @@
 import path from 'node:path/posix';
 import { isBelowPath as isBelow } from '../../cgroups/index.js';
 import { appNameProblem } from '../app-name.js';
+import { isAllowEntry } from '../config/allow.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import type { SavedDaemonApp, SavedState } from './state-store.js';
 
@@ -44,6 +45,9 @@ function tunnelsProblem(a: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** More entries than any config would hold for one app. */
+const MAX_ALLOW = 1024;
+
 /** Why one saved app cannot be trusted, or undefined (pure). */
 export function savedAppProblem(a: unknown, bounds: StateBounds): string | undefined {
   if (!isRecord(a)) return 'not an object';
@@ -58,6 +62,10 @@ export function savedAppProblem(a: unknown, bounds: StateBounds): string | undef
   if (!ORIGINS.has(a.origin as string)) return 'origin is not run, adopted or config';
   if (typeof a.addedAt !== 'number' || !Number.isFinite(a.addedAt)) return 'addedAt is not a time';
   if (a.needsRestart !== undefined && typeof a.needsRestart !== 'boolean') return 'needsRestart is not a boolean';
+  // An allowlist lets packets past the tunnel: only entries the config itself would take.
+  if (a.allow !== undefined && (!Array.isArray(a.allow) || a.allow.length > MAX_ALLOW || !a.allow.every((e) => typeof e === 'string' && isAllowEntry(e)))) {
+    return 'allow is not a list of addresses, ranges and host names';
+  }
   if (a.inPlace !== undefined && (!isBelow(a.inPlace, bounds.cgroupRoot) || a.inPlace === bounds.parentPath || isBelow(a.inPlace, bounds.parentPath))) {
     return 'inPlace is not a group outside ksapp\'s parent below the cgroup2 mount';
   }

@@ -1,5 +1,6 @@
+import { allowEntries, type Allowlist } from '../config/allow.js';
 import type { AppStatus, EventRecord, Status, TunnelStatus } from '../ipc/protocol.js';
-import type { App, TunnelState } from '../supervisor/index.js';
+import type { App, ResolvedName, TunnelState } from '../supervisor/index.js';
 import { userName } from '../users.js';
 
 /** A monitor's figures for one tunnel, and what watches it. */
@@ -25,8 +26,11 @@ export interface StatusInputs {
   /** Per tunnel, its last reaction; the primary's is `lastReactionMs`. */
   readonly reactions?: ReadonlyMap<string, number>;
   readonly lastReactionMs: number | null;
-  /** Ranges every app may reach directly (config `allow`). */
-  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Ranges and names every app may reach directly (config `allow`). */
+  readonly allow?: Allowlist;
+  /** What allowlisted names resolve to, and the time their addresses are measured against. */
+  readonly resolved?: ReadonlyMap<string, ResolvedName>;
+  readonly now?: number;
   readonly events: readonly EventRecord[];
   readonly daemon: Status['daemon'];
   readonly config: Status['config'];
@@ -41,10 +45,20 @@ function tunnelStatus(iface: string, t: { state: string; since: number; reason: 
   };
 }
 
-/** What an app may reach directly: the config's allowlist and its own (pure); nothing when empty. */
-function directOf(a: App, allow: StatusInputs['allow']): { allow?: string[] } {
-  const all = [...(allow?.v4 ?? []), ...(allow?.v6 ?? []), ...(a.allow?.v4 ?? []), ...(a.allow?.v6 ?? [])];
-  return all.length ? { allow: all } : {};
+/**
+ * What an app may reach directly (pure): the entries of the config's allowlist
+ * and its own, and what their names resolve to now; nothing when empty.
+ */
+function directOf(a: App, i: StatusInputs): Pick<AppStatus, 'allow' | 'allowNames'> {
+  const entries = [...new Set([...allowEntries(i.allow), ...allowEntries(a.allow)])];
+  if (!entries.length) return {};
+  const now = i.now ?? Date.now();
+  const names = [...new Set([...(i.allow?.names ?? []), ...(a.allow?.names ?? [])])].map((name) => {
+    const r = i.resolved?.get(name);
+    const live = [...(r?.v4 ?? []), ...(r?.v6 ?? [])].filter((x) => x.expiresAt > now);
+    return { name, addresses: live.map((x) => ({ address: x.addr, expiresAt: new Date(x.expiresAt).toISOString() })) };
+  });
+  return { allow: entries, ...(names.length ? { allowNames: names } : {}) };
 }
 
 /** Builds the status object `ksapp status --json` prints (pure apart from the user-name lookup). */
@@ -57,7 +71,7 @@ export function buildStatus(i: StatusInputs): Status {
       name: a.name, state: a.state, policy: a.onDrop, pids: [...(i.pids.get(a.name) ?? [])], cgroup: a.cgroup.path,
       packets: { tunnel: c?.tunnel ?? 0, dropped: c?.dropped ?? 0 }, bytes: { tunnel: c?.tunnelBytes ?? 0 },
       uid: a.uid, user: userName(a.uid), allowLan: a.allowLan, restart: a.restart, origin: a.origin,
-      since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels], ...directOf(a, i.allow),
+      since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels], ...directOf(a, i),
     };
   });
   // With one tunnel, `tunnel` says it all; with several, each one with the apps riding it.

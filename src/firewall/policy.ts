@@ -29,6 +29,14 @@ export interface AppRule {
   readonly slot?: number;
   /** Ranges this app alone may reach directly (beside the policy's `allow`). */
   readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Addresses its allowlisted names resolve to, each for the rest of its record's life. */
+  readonly allowNamed?: NamedAddresses;
+}
+
+/** Addresses allowed for a while (a resolved name's), by family. */
+export interface NamedAddresses {
+  readonly v4: ReadonlyArray<{ readonly addr: string; readonly timeoutMs: number }>;
+  readonly v6: ReadonlyArray<{ readonly addr: string; readonly timeoutMs: number }>;
 }
 
 /** A tunnel inside another: where its endpoints are, and the only interface they may be reached by. */
@@ -64,6 +72,8 @@ export interface FirewallPolicy {
   readonly dns: { readonly v4: readonly string[]; readonly v6: readonly string[] };
   /** Ranges every app may reach directly, outside the tunnel, also while blocked (never DNS). */
   readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Addresses of the names every app may reach directly, each for the rest of its record's life. */
+  readonly allowNamed?: NamedAddresses;
   /** Ranges an app with allowLan may reach directly. */
   readonly lan: { readonly v4: readonly string[]; readonly v6: readonly string[] };
 }

@@ -1,6 +1,6 @@
 import { parseIp } from '../config/ip.js';
 import { parseLocal } from './conntrack.js';
-import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type HopGuard } from './policy.js';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type HopGuard, type NamedAddresses } from './policy.js';
 
 /** Name of the table ksapp owns. */
 export const TABLE = 'ksapp';
@@ -27,21 +27,32 @@ function address(value: string): string {
 const cgroupMatch = (ref: { nftPath: string; level: number }): string =>
   `socket cgroupv2 level ${ref.level} ${quote(ref.nftPath)}`;
 
+/** A set of addresses an app may reach directly, and the family it matches. */
+interface DirectSet { readonly family: 'ip' | 'ip6'; readonly set: string }
+
+/** The direct sets of an allowlist scope: `suffix` '' for the config's, `_N` for app N's. */
+function directSets(allow: AppRule['allow'], named: NamedAddresses | undefined, suffix: string): DirectSet[] {
+  return [
+    ...(allow?.v4.length ? [{ family: 'ip', set: `allow4${suffix}` } as const] : []),
+    ...(allow?.v6.length ? [{ family: 'ip6', set: `allow6${suffix}` } as const] : []),
+    ...(named ? [{ family: 'ip', set: `allowname4${suffix}` } as const, { family: 'ip6', set: `allowname6${suffix}` } as const] : []),
+  ];
+}
+
+const ownSets = (app: AppRule): DirectSet[] => directSets(app.allow, app.allowNamed, `_${app.id}`);
+
 /**
  * Output-route rules for one app: its allowlist (direct, also while blocked; DNS
  * never), LAN exceptions, the block verdict, then the mark that steers into the
  * tunnel. A packet accepted here keeps no mark: it takes the main routing table.
  */
-function appChain(app: AppRule, allow: { v4: boolean; v6: boolean }): string[] {
+function appChain(app: AppRule, shared: readonly DirectSet[]): string[] {
   const rules: string[] = [];
-  const own = { v4: (app.allow?.v4.length ?? 0) > 0, v6: (app.allow?.v6.length ?? 0) > 0 };
-  if (allow.v4 || allow.v6 || own.v4 || own.v6) {
+  const direct = [...shared, ...ownSets(app)];
+  if (direct.length) {
     // DNS to an allowlisted address still goes to the tunnel's resolver (or nowhere while blocked).
     rules.push(`meta l4proto { tcp, udp } th dport 53 ${app.blocked ? `counter name "drop_${app.id}" drop` : `jump protect_${app.id}`}`);
-    if (allow.v4) rules.push('ip daddr @allow4 accept');
-    if (allow.v6) rules.push('ip6 daddr @allow6 accept');
-    if (own.v4) rules.push(`ip daddr @allow4_${app.id} accept`);
-    if (own.v6) rules.push(`ip6 daddr @allow6_${app.id} accept`);
+    rules.push(...direct.map((d) => `${d.family} daddr @${d.set} accept`));
   }
   if (app.blocked) rules.push(`counter name "drop_${app.id}" drop`);
   if (app.allowLan && !app.blocked) {
@@ -67,6 +78,16 @@ function cidr(value: string): string {
 
 const set = (name: string, type: string, elements: readonly string[]): string =>
   `  set ${name} { type ${type}; flags interval; elements = { ${elements.map(cidr).join(', ')} } }`;
+
+/** The sets of a scope's resolved names: each address expires in the kernel when its record does, whether or not ksapp still runs. */
+function timedSets(named: NamedAddresses | undefined, suffix: string): string[] {
+  if (!named) return [];
+  const one = (name: string, type: string, items: NamedAddresses['v4']): string => {
+    const elements = items.map((i) => `${address(i.addr)} timeout ${Math.max(1, Math.ceil(i.timeoutMs))}ms`);
+    return `  set ${name} { type ${type}; flags timeout;${elements.length ? ` elements = { ${elements.join(', ')} }` : ''} }`;
+  };
+  return [one(`allowname4${suffix}`, 'ipv4_addr', named.v4), one(`allowname6${suffix}`, 'ipv6_addr', named.v6)];
+}
 
 /**
  * The rules that send a packet to its app's chain. Every packet of the
@@ -97,7 +118,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
   const vmap = (prefix: string, only = apps): string =>
     only.map((a) => `${hex(markFor(a.id, a.slot))} : jump ${prefix}_${a.id}`).join(', ');
   const onSlot = (slot: number): AppRule[] => apps.filter((a) => (a.slot ?? 0) === slot);
-  const allow = { v4: (policy.allow?.v4.length ?? 0) > 0, v6: (policy.allow?.v6.length ?? 0) > 0 };
+  const shared = directSets(policy.allow, policy.allowNamed, '');
   const lines: string[] = [
     `table inet ${TABLE} {`,
     `  counter ${FORMAT_MARKER} {}`,
@@ -106,11 +127,13 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  counter drop_unknown {}',
     set('lan4', 'ipv4_addr', lan4),
     set('lan6', 'ipv6_addr', lan6),
-    ...(allow.v4 ? [set('allow4', 'ipv4_addr', policy.allow!.v4)] : []),
-    ...(allow.v6 ? [set('allow6', 'ipv6_addr', policy.allow!.v6)] : []),
+    ...(policy.allow?.v4.length ? [set('allow4', 'ipv4_addr', policy.allow.v4)] : []),
+    ...(policy.allow?.v6.length ? [set('allow6', 'ipv6_addr', policy.allow.v6)] : []),
+    ...timedSets(policy.allowNamed, ''),
     ...apps.flatMap((a) => [
       ...(a.allow?.v4.length ? [set(`allow4_${a.id}`, 'ipv4_addr', a.allow.v4)] : []),
       ...(a.allow?.v6.length ? [set(`allow6_${a.id}`, 'ipv6_addr', a.allow.v6)] : []),
+      ...timedSets(a.allowNamed, `_${a.id}`),
     ]),
     // Classify: the per-app rules come first; the parent rule catches any group below it.
     '  chain classify {',
@@ -124,7 +147,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     // daemon): its flows are the app's too.
     `    ${PROTECTED} ct mark set meta mark`,
     '  }',
-    ...apps.flatMap((a) => appChain(a, allow)),
+    ...apps.flatMap((a) => appChain(a, shared)),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
     // loopback source cannot be rewritten into the tunnel, so it is refused.
     '  chain dns_guard {',
@@ -172,7 +195,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  chain ingress {',
     '    type filter hook input priority filter; policy accept;',
     // Replies of the connections an app made directly to an allowlisted address (unmarked: they never took the tunnel).
-    ...allowReplies(apps, allow, `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
+    ...allowReplies([...shared, ...apps.flatMap(ownSets)], `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${PROTECTED_CT} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${parent} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
@@ -183,15 +206,8 @@ export function rulesetFor(policy: FirewallPolicy): string {
 }
 
 /** Ingress rules that let the replies of allowlisted (direct) connections in; none without an allowlist. */
-function allowReplies(apps: readonly AppRule[], allow: { v4: boolean; v6: boolean }, prefix: string): string[] {
-  const rules: string[] = [];
-  if (allow.v4) rules.push(`    ${prefix} ip saddr @allow4 accept`);
-  if (allow.v6) rules.push(`    ${prefix} ip6 saddr @allow6 accept`);
-  for (const a of apps) {
-    if (a.allow?.v4.length) rules.push(`    ${prefix} ip saddr @allow4_${a.id} accept`);
-    if (a.allow?.v6.length) rules.push(`    ${prefix} ip6 saddr @allow6_${a.id} accept`);
-  }
-  return rules;
+function allowReplies(sets: readonly DirectSet[], prefix: string): string[] {
+  return sets.map((d) => `    ${prefix} ${d.family} saddr @${d.set} accept`);
 }
 
 /**

@@ -48,8 +48,10 @@ export interface AppStatus {
   /** How it came under protection. */
   readonly origin: 'run' | 'adopted' | 'config';
   readonly since: string;
-  /** Address ranges it may reach directly, outside the tunnel (the config's `allow` and its own); absent when none. */
+  /** Address ranges and host names it may reach directly, outside the tunnel (the config's `allow` and its own); absent when none. */
   readonly allow?: readonly string[];
+  /** What each of those host names resolves to now: addresses reached directly until their records expire. */
+  readonly allowNames?: ReadonlyArray<{ readonly name: string; readonly addresses: ReadonlyArray<{ readonly address: string; readonly expiresAt: string }> }>;
   /** The tunnel it rides now, and its failover order (absent in older daemons). */
   readonly tunnel?: string;
   readonly tunnels?: readonly string[];

@@ -1,6 +1,7 @@
 // createLab: the four namespaces, the tunnel, the recorders, and the handle
 // the e2e tests and `ksapp demo` drive.
 import { randomBytes } from 'node:crypto';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registerLab, removeLeftoverLabs, teardown, unregisterLab } from './cleanup.js';
 import { LabError } from './errors.js';
@@ -13,6 +14,9 @@ import {
   BASE_SYSCTLS, ROUTER_SYSCTLS, clientUnderlayRoutes, isSuffix, linkCommands, planFor, tunnelSpecs, type LabMode, type LabPlan, type TunnelPlan,
 } from './topology.js';
 import { startClient, startServer, tunnelState, waitTunnel, type TunnelState } from './tunnel.js';
+
+/** The internet host's names with records of their own (see serveNames), in the lab's directory. */
+const ZONE_FILE = 'zone.json';
 
 /** A running lab. */
 export interface Lab {
@@ -39,6 +43,11 @@ export interface Lab {
   serverReceived(): Promise<Received[]>;
   /** The DNS queries the tunnels' resolver (10.66.0.1 / fd66::1, and 10.67.0.1 / fd67::1 with `tunnels: 2`) answered; `dst` tells which. */
   tunnelDnsQueries(): Promise<Received[]>;
+  /**
+   * Makes the internet host's resolver (port 53 of `addr.internet4/6`) answer these names with these
+   * records and TTL (seconds), in place of its fixed answer; a name listed without addresses gets an empty answer.
+   */
+  serveNames(zone: Readonly<Record<string, { a?: readonly string[]; aaaa?: readonly string[]; ttl: number }>>): Promise<void>;
   /** Where a packet with this source address came from, as the internet host sees it ('tunnel2': the second tunnel's exit). */
   origin(src: string): 'tunnel' | 'tunnel2' | 'client' | 'other';
   faults: Faults;
@@ -89,7 +98,9 @@ async function startServices(tunnels: readonly TunnelState[]): Promise<void> {
   if (!first) throw new LabError('a lab needs a tunnel', 'this is a bug in the lab');
   const { plan: p, dir } = first;
   const answers = { answer4: p.addr.internet4, answer6: p.addr.internet6 };
-  const internet = startRecorder(p.ns.internet, { log: join(dir, 'internet.jsonl'), bind: [p.addr.internet4, p.addr.internet6], ...answers }, join(dir, 'recorder-internet.log'));
+  const internet = startRecorder(p.ns.internet, {
+    log: join(dir, 'internet.jsonl'), bind: [p.addr.internet4, p.addr.internet6], ...answers, zone: join(dir, ZONE_FILE),
+  }, join(dir, 'recorder-internet.log'));
   internet.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
   await Promise.all(tunnels.map((t) => startServer(t)));
   // The tunnels' resolver binds the servers' tunnel addresses, which exist from here on.
@@ -144,6 +155,12 @@ function labHandle(tunnels: readonly TunnelState[]): Lab {
     received: () => readRecords(join(s.dir, 'internet.jsonl')),
     serverReceived: server,
     tunnelDnsQueries: async () => (await server()).filter((r) => r.proto === 'dns'),
+    // Written whole, then renamed: the resolver reads it for every query.
+    serveNames: async (zone) => {
+      const file = join(s.dir, ZONE_FILE);
+      await writeFile(`${file}.new`, JSON.stringify(zone));
+      await rename(`${file}.new`, file);
+    },
     origin: (src) => (src === a.vpnPublic4 || src === a.vpnPublic6 ? 'tunnel' : isExit2(src) ? 'tunnel2' : src === a.client4 || src === a.client6 ? 'client' : 'other'),
     faults: faultsFor(s),
     ...(s2 ? { faults2: tunnelFaults(s2) } : {}),

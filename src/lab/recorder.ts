@@ -39,6 +39,8 @@ export interface RecorderOptions {
   answer4: string;
   answer6: string;
   dnsOnly?: boolean;
+  /** A JSON file of names answered with their own records (see recorder.mjs). */
+  zone?: string;
 }
 
 /** Starts recorder.mjs in a namespace; resolves with its pid once every socket is bound. */
@@ -46,6 +48,7 @@ export async function startRecorder(ns: string, o: RecorderOptions, stderrLog: s
   const argv = [process.execPath, fixturePath('recorder.mjs'), '--log', o.log, '--answer4', o.answer4, '--answer6', o.answer6];
   for (const b of o.bind) argv.push('--bind', b);
   if (o.dnsOnly) argv.push('--dns-only');
+  if (o.zone) argv.push('--zone', o.zone);
   const proc = spawnIn(ns, argv, stderrLog, 'pipe');
   const ready = await new Promise<boolean>((resolve) => {
     let out = '';

@@ -1,5 +1,6 @@
 import type { Cgroup } from '../../cgroups/index.js';
 import type { Adoption } from '../adopt/move.js';
+import type { Allowlist } from '../config/allow.js';
 import type { AppState, DropPolicy } from './types.js';
 
 /** Options a caller gives for a new protected app. */
@@ -23,8 +24,8 @@ export interface AppOptions {
   readonly tunnels?: readonly string[];
   /** Back to an earlier tunnel of its list once that one is healthy again (default true). */
   readonly failback?: boolean;
-  /** Ranges this app alone may reach directly (config `apps[].allow`). */
-  readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  /** Ranges and names this app alone may reach directly (config `apps[].allow`). */
+  readonly allow?: Allowlist;
   /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
   readonly returnTo?: string;
 }

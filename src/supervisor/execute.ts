@@ -13,6 +13,8 @@ export interface Effects {
   restoreRoute(route: 'unreachable' | 'tunnel', iface: string, slot: number): Promise<void>;
   /** Forgets the tracked connections carrying these marks. */
   forgetFlows(marks: readonly number[]): Promise<void>;
+  /** Forgets the tracked connections of an app's sockets. */
+  renewFlows(app: App): Promise<void>;
   restart(app: App): Promise<void>;
   /** Stops watching an app's group for its end. */
   unwatch(name: string): void;
@@ -63,6 +65,13 @@ async function run(action: Action, fx: Effects, started: bigint, learnt: Input[]
     case 'route-into-tunnel': return fx.routeIntoTunnel(action.iface, action.slot);
     case 'ensure-routing': return fx.ensureRouting(action.slot);
     case 'forget-flows': return fx.forgetFlows(action.marks);
+    case 'renew-flows': {
+      await Promise.all(action.names.flatMap((name) => {
+        const app = fx.world.apps.get(name);
+        return app ? [fx.renewFlows(app)] : [];
+      }));
+      return;
+    }
     case 'restore-route':
       try {
         await fx.restoreRoute(action.route, action.iface, action.slot);

@@ -1,10 +1,15 @@
 import { cgroupLevel, nftCgroupPath } from '../../cgroups/index.js';
 import { applyPolicy, ensureRouting, forgetMarked, routeIntoTunnel, type FirewallPolicy } from '../firewall/index.js';
 import type { Effects } from './execute.js';
-import type { World } from './world.js';
+import { renewFlows } from '../adopt/renew-flows.js';
+import type { Allowlist } from '../config/allow.js';
+import { liveAddresses } from './allow-names.js';
+import type { Families, World } from './world.js';
 
-/** The firewall policy for a world (pure). */
-export function policyFor(world: World, cgroupRoot: string, parentPath: string): FirewallPolicy {
+/** The firewall policy for a world at `now` (pure): allowlisted names' addresses carry their remaining life. */
+export function policyFor(world: World, cgroupRoot: string, parentPath: string, now: number): FirewallPolicy {
+  const ranges = (a: Allowlist): Families => ({ v4: a.v4, v6: a.v6 });
+  const named = (a: Allowlist | undefined): { allowNamed?: ReturnType<typeof liveAddresses> } => (a?.names.length ? { allowNamed: liveAddresses(world, a.names, now) } : {});
   const ref = (p: string): { nftPath: string; level: number } => ({ nftPath: nftCgroupPath(cgroupRoot, p), level: cgroupLevel(cgroupRoot, p) });
   const slotOf = (iface: string): number => world.tunnels.get(iface)?.slot ?? 0;
   return {
@@ -14,11 +19,11 @@ export function policyFor(world: World, cgroupRoot: string, parentPath: string):
     parent: ref(parentPath),
     apps: [...world.apps.values()].map((a) => ({
       id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked, ...(slotOf(a.rides) > 0 ? { slot: slotOf(a.rides) } : {}),
-      ...(a.allow ? { allow: a.allow } : {}),
+      ...(a.allow ? { allow: ranges(a.allow) } : {}), ...named(a.allow),
     })),
     dns: world.dns,
     lan: world.lan,
-    ...(world.allow ? { allow: world.allow } : {}),
+    ...(world.allow ? { allow: ranges(world.allow) } : {}), ...named(world.allow),
   };
 }
 
@@ -31,6 +36,7 @@ export function kernelEffects(world: World, from: Pick<Effects, 'restart' | 'unw
     ensureRouting: (slot) => ensureRouting(null, slot),
     restoreRoute: (route, iface, slot) => (route === 'unreachable' ? ensureRouting(null, slot) : routeIntoTunnel(iface, slot)),
     forgetFlows: (marks) => forgetMarked(marks),
+    renewFlows: (app) => renewFlows(app.cgroup),
     restart: from.restart,
     unwatch: from.unwatch,
     record: from.record,

@@ -1,4 +1,6 @@
+import { allowEntries, isEmptyAllow } from '../config/allow.js';
 import { MAX_APP_ID, tableFor } from '../firewall/policy.js';
+import { appsUsing, mergeAnswer, sameAddresses, sameResolved } from './allow-names.js';
 import { nextAppId } from './app.js';
 import type { App } from './app.js';
 import { SupervisorError } from './errors.js';
@@ -69,8 +71,33 @@ export function step(world: World, input: Input): Step {
       if (!app) return unchanged(world);
       return { world: without(world, app.name), actions: [{ type: 'drop-group', app }, { type: 'sync' }, log('app-removed', undefined, app.name)] };
     }
-    case 'settings':
-      return { world: { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan, ...(input.allow ? { allow: input.allow } : {}) }, actions: [{ type: 'sync' }] };
+    case 'settings': {
+      const next = { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan, ...(input.allow ? { allow: input.allow } : {}) };
+      const renew = JSON.stringify(world.allow ?? null) === JSON.stringify(next.allow ?? null) ? [] : [{ type: 'renew-flows', names: [...world.apps.keys()] } as const];
+      return { world: next, actions: [{ type: 'sync' }, ...renew] };
+    }
+    case 'app-allow': {
+      const app = world.apps.get(input.name);
+      const allow = isEmptyAllow(input.allow) ? undefined : input.allow;
+      if (!app || JSON.stringify(app.allow ?? null) === JSON.stringify(allow ?? null)) return unchanged(world);
+      const { allow: _old, ...rest } = app;
+      return {
+        world: withApps(world, [{ ...rest, ...(allow ? { allow } : {}) }]),
+        actions: [{ type: 'sync' }, { type: 'renew-flows', names: [app.name] }, log('app-allow', `may reach directly: ${allowEntries(allow).join(', ') || 'nothing'}`, app.name)],
+      };
+    }
+    case 'resolved': {
+      const before = world.resolved?.get(input.name);
+      const after = mergeAnswer(before, input.answer, input.at);
+      if (sameResolved(before, after)) return unchanged(world);
+      const resolved = new Map(world.resolved ?? []).set(input.name, after);
+      const users = appsUsing(world, input.name);
+      if (users === undefined) return { world: { ...world, resolved }, actions: [] };
+      // The ruleset carries each address with its remaining life: a changed answer or a renewed one is loaded;
+      // flows of the apps using the name take their new path once its addresses change.
+      const moved = sameAddresses(before, after) ? [] : [{ type: 'renew-flows', names: users } as const];
+      return { world: { ...world, resolved }, actions: [{ type: 'sync' }, ...moved] };
+    }
     case 'freeze': case 'thaw': case 'kill': return onCommand(world, input.type, input.name);
   }
 }

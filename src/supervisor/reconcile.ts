@@ -1,5 +1,6 @@
 import { Cgroup } from '../../cgroups/index.js';
 import type { Adoption } from '../adopt/move.js';
+import { allowEntries, isEmptyAllow, splitAllow } from '../config/allow.js';
 import { nextAppId, type App } from './app.js';
 import type { DropPolicy } from './types.js';
 
@@ -26,6 +27,8 @@ export interface SavedApp {
   readonly tunnels?: readonly string[];
   readonly rides?: string;
   readonly failback?: boolean;
+  /** Its own allowlist's entries (config `apps[].allow`), as written. */
+  readonly allow?: readonly string[];
 }
 
 /** The live view of one group found under the parent. */
@@ -61,7 +64,7 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
       manualFreeze: group.frozen && (s?.manualFreeze ?? false),
       state: group.frozen ? (s?.needsRestart ? 'needs-restart' : 'frozen') : 'running', blocked: false,
       ...tunnelsOf(s, primary),
-      ...(s?.adoption ? { adoption: s.adoption } : {}), ...(s?.returnTo ? { returnTo: s.returnTo } : {}),
+      ...(s?.adoption ? { adoption: s.adoption } : {}), ...(s?.returnTo ? { returnTo: s.returnTo } : {}), ...allowOf(s),
     });
   }
   return { keep, remove };
@@ -74,6 +77,11 @@ function tunnelsOf(s: SavedApp | undefined, primary: string): Pick<App, 'tunnels
   return { tunnels, rides, failback: s?.failback ?? true };
 }
 
+/** An app's saved allowlist, split again (pure). */
+function allowOf(s: SavedApp | undefined): Pick<App, 'allow'> {
+  return s?.allow?.length ? { allow: splitAllow(s.allow) } : {};
+}
+
 /** What to save of an app (pure); an app on the primary alone saves no tunnel fields. */
 export function saveApp(app: App, primary: string): SavedApp {
   const onPrimaryAlone = app.tunnels.length === 1 && app.tunnels[0] === primary && app.rides === primary && app.failback;
@@ -83,6 +91,7 @@ export function saveApp(app: App, primary: string): SavedApp {
     ...(app.inPlace ? { inPlace: app.inPlace } : {}), ...(app.state === 'needs-restart' ? { needsRestart: true } : {}),
     ...(app.adoption ? { adoption: app.adoption } : {}), ...(app.returnTo ? { returnTo: app.returnTo } : {}),
     ...(onPrimaryAlone ? {} : { tunnels: app.tunnels, rides: app.rides, failback: app.failback }),
+    ...(isEmptyAllow(app.allow) ? {} : { allow: allowEntries(app.allow) }),
   };
 }
 
@@ -106,8 +115,9 @@ export async function inPlaceSurvivors(saved: readonly SavedApp[], primary: stri
     try {
       const cgroup = Cgroup.open(s.inPlace);
       const events = await cgroup.events();
+      const { allow: _entries, ...rest } = s;
       apps.push({
-        ...s, ...tunnelsOf(s, primary), inPlace: s.inPlace, cgroup, blocked: false,
+        ...rest, ...tunnelsOf(s, primary), ...allowOf(s), inPlace: s.inPlace, cgroup, blocked: false,
         state: events.frozen ? (s.needsRestart ? 'needs-restart' : 'frozen') : 'running',
       });
     } catch {

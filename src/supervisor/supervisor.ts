@@ -15,7 +15,8 @@ import { ExitWatchers, stillHolds } from './exit-watch.js';
 import { StateLoop } from './loop.js';
 import { TunnelWatches, type WatchedTunnel } from './tunnel-watches.js';
 import type { SupervisorEvent, TunnelWatch } from './types.js';
-import type { Families, Input, TunnelState, TunnelView, World } from './world.js';
+import type { Allowlist } from '../config/allow.js';
+import type { Families, Input, ResolvedName, TunnelState, TunnelView, World } from './world.js';
 
 /**
  * The group the exec guard puts new instances of configured programs into
@@ -34,7 +35,7 @@ export interface SupervisorOptions {
   readonly dns: Families;
   readonly lan: Families;
   /** Ranges every app may reach directly (config `allow`). */
-  readonly allow?: Families;
+  readonly allow?: Allowlist;
   /** The primary tunnel's monitor; transitions drive the apps' policies. */
   readonly monitor: TunnelWatch;
   /** More configured tunnels apps may name (each with its own monitor); slots in this order after the primary. */
@@ -95,9 +96,14 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     return markFor(app.id, this.tunnels.get(app.rides)?.slot ?? 0);
   }
 
-  /** Ranges every app may reach directly (config `allow`), when any. */
-  get allow(): Families | undefined {
+  /** Ranges and names every app may reach directly (config `allow`), when any. */
+  get allow(): Allowlist | undefined {
     return this.loop.current.allow;
+  }
+
+  /** The addresses allowlisted names resolve to now. */
+  get resolved(): ReadonlyMap<string, ResolvedName> {
+    return this.loop.current.resolved ?? new Map();
   }
 
   /** Every watched tunnel, by interface. */
@@ -252,7 +258,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   }
 
   /** Takes new DNS and LAN settings and re-applies the firewall. */
-  reconfigure(settings: { dns: Families; lan: Families; allow?: Families }): Promise<void> {
+  reconfigure(settings: { dns: Families; lan: Families; allow?: Allowlist }): Promise<void> {
     return this.dispatch({ type: 'settings', ...settings });
   }
 
@@ -264,7 +270,7 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
   /** The kernel side of the loop's actions, for the world a step produced. */
   private effects(world: World): Effects {
     return kernelEffects(world, {
-      policy: (w) => policyFor(w, this.options.cgroupRoot, this.parent.path),
+      policy: (w) => policyFor(w, this.options.cgroupRoot, this.parent.path, Date.now()),
       restart: async (app) => { await this.options.restart?.(app); },
       unwatch: (name) => this.unwatch(name),
       record: (event) => this.record(event),

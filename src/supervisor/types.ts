@@ -46,7 +46,7 @@ export interface SupervisorEvent {
   readonly at: number;
   readonly type: 'tunnel-down' | 'tunnel-up' | 'app-added' | 'app-exited' | 'app-frozen' | 'app-thawed'
     | 'app-killed' | 'app-blocked' | 'app-unblocked' | 'app-removed' | 'app-recovered' | 'app-restart'
-    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'exec-guard' | 'state-dropped' | 'tunnel-reason' | 'monitor-warning' | 'app-moved' | 'tunnel-reconnect' | 'hook' | 'error';
+    | 'config-reloaded' | 'config-error' | 'route-restored' | 'app-adopted' | 'app-needs-restart' | 'dns-bypass' | 'exec-watch' | 'exec-guard' | 'state-dropped' | 'tunnel-reason' | 'monitor-warning' | 'app-moved' | 'tunnel-reconnect' | 'hook' | 'app-allow' | 'allow-resolved' | 'error';
   readonly app?: string;
   /** The tunnel it is about, when it is about one. */
   readonly tunnel?: string;

@@ -1,9 +1,16 @@
 import type { Adoption } from '../adopt/move.js';
+import type { Allowlist } from '../config/allow.js';
 import type { App } from './app.js';
 import type { RouteChange, SupervisorEvent, TunnelTransition } from './types.js';
 
 /** Addresses by family, as the firewall takes them. */
 export interface Families { readonly v4: readonly string[]; readonly v6: readonly string[] }
+
+/** An address a host name resolved to, allowed until its record expires (ms since the epoch). */
+export interface TimedAddress { readonly addr: string; readonly expiresAt: number }
+
+/** What an allowlisted host name resolves to now, by family. */
+export interface ResolvedName { readonly v4: readonly TimedAddress[]; readonly v6: readonly TimedAddress[] }
 
 /** What the supervisor believes about its tunnel. */
 export interface TunnelView {
@@ -32,8 +39,10 @@ export interface World {
   readonly apps: ReadonlyMap<string, App>;
   readonly dns: Families;
   readonly lan: Families;
-  /** Ranges every app may reach directly (config `allow`). */
-  readonly allow?: Families;
+  /** Ranges and names every app may reach directly (config `allow`). */
+  readonly allow?: Allowlist;
+  /** The addresses of allowlisted host names, as the daemon last resolved them. */
+  readonly resolved?: ReadonlyMap<string, ResolvedName>;
 }
 
 /** One thing that happened, as the supervisor's loop takes it in. */
@@ -58,7 +67,11 @@ export type Input =
   /** The app's last process exited (its in-place group was removed). */
   | { readonly type: 'emptied'; readonly name: string }
   | { readonly type: 'remove'; readonly name: string }
-  | { readonly type: 'settings'; readonly dns?: Families; readonly lan?: Families; readonly allow?: Families }
+  | { readonly type: 'settings'; readonly dns?: Families; readonly lan?: Families; readonly allow?: Allowlist }
+  /** An app's own allowlist changed (its config entry was reloaded). */
+  | { readonly type: 'app-allow'; readonly name: string; readonly allow: Allowlist }
+  /** An allowlisted name's answer (empty: no record, or the lookup failed); `at` is when it was received. */
+  | { readonly type: 'resolved'; readonly name: string; readonly answer: ResolvedName; readonly at: number }
   /** A user's command. */
   | { readonly type: 'freeze' | 'thaw' | 'kill'; readonly name: string };
 
@@ -85,6 +98,8 @@ export type Action =
   | { readonly type: 'restore-route'; readonly route: 'unreachable' | 'tunnel'; readonly iface: string; readonly slot: number; readonly what: string }
   /** Forgets the tracked connections carrying these marks (an app moved: NAT and route are decided per connection). */
   | { readonly type: 'forget-flows'; readonly marks: readonly number[] }
+  /** Forgets the tracked connections of these apps' sockets (what they may reach directly changed: a flow takes its new path afresh). */
+  | { readonly type: 'renew-flows'; readonly names: readonly string[] }
   | { readonly type: 'restart'; readonly name: string }
   /** Stops watching the app's group, thaws it, and (unless in place) kills what is left and removes it. */
   | { readonly type: 'drop-group'; readonly app: App }

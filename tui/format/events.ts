@@ -37,6 +37,8 @@ const LOOKS: Readonly<Record<string, Look>> = {
   'app-moved': { symbol: '⇄', label: 'moved', tone: 'yellow' },
   'tunnel-reconnect': { symbol: '↻', label: 'reconnecting', tone: 'blue' },
   hook: { symbol: '⚙', label: 'hook', tone: 'gray' },
+  'app-allow': { symbol: '⇢', label: 'allowlist', tone: 'blue' },
+  'allow-resolved': { symbol: '⇢', label: 'allowed name', tone: 'yellow' },
   error: { symbol: '⚠', label: 'error', tone: 'red' },
 };
 
