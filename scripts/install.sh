@@ -14,7 +14,11 @@ packages=(nftables:nft iproute2:ip wireguard-tools:wg wireguard-go:wireguard-go 
           # the tests check the shipped unit with systemd-analyze verify (systemd need not run)
           systemd:systemd-analyze
           # the native addons (SO_PEERCRED, process events, pidfd, exec guard): node-gyp needs a compiler, make, python3, kernel headers
-          gcc:gcc g++:g++ make:make python3:python3 libc6-dev:headers linux-libc-dev:headers)
+          gcc:gcc g++:g++ make:make python3:python3 libc6-dev:headers linux-libc-dev:headers
+          # the lab runs a real container in its client namespace (issue 16, protect --container): rootful podman with runc
+          # (crun refuses hybrid cgroups), netavark + aardvark-dns (its network, through iptables-nft), and a static
+          # busybox as the container's whole root filesystem, since no image can be pulled
+          podman:podman runc:runc netavark:netavark aardvark-dns:aardvark-dns iptables:iptables busybox-static:busybox)
 missing=()
 for entry in "${packages[@]}"; do
   pkg=${entry%%:*}

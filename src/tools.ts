@@ -7,6 +7,10 @@ export const tools = {
   ip: process.env.KSAPP_IP ?? 'ip',
   wg: process.env.KSAPP_WG ?? 'wg',
   conntrack: process.env.KSAPP_CONNTRACK ?? 'conntrack',
+  nsenter: process.env.KSAPP_NSENTER ?? 'nsenter',
+  // Container runtimes' CLIs (a wrapper script for a remote or private setup).
+  podman: process.env.KSAPP_PODMAN ?? 'podman',
+  docker: process.env.KSAPP_DOCKER ?? 'docker',
 } as const;
 
 /** A failed run of an external tool, carrying the same fields a result would. */

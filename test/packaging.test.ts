@@ -73,7 +73,7 @@ test('choices come from the table: --on-drop offers exactly its policies in ever
 });
 
 test('every option of the table parses, hidden ones too, and hidden ones are advertised nowhere', () => {
-  const sample: Record<string, string> = { dns: '10.0.0.1', pid: '5', tunnel: 'wg0', unit: 'a.service', name: 'app', 'on-drop': 'kill' };
+  const sample: Record<string, string> = { dns: '10.0.0.1', pid: '5', tunnel: 'wg0', unit: 'a.service', name: 'app', 'on-drop': 'kill', iface: 'tap0', container: 'c1' };
   const operands = (cmd: CommandSpec): { before: string[]; after: string[] } => ({
     before: cmd.operands === 'NAME' ? ['app'] : [],
     after: cmd.operands?.startsWith('--') ? ['--', 'true'] : [],

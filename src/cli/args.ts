@@ -26,7 +26,7 @@ export type Command = GlobalOptions & (
   | { kind: 'run'; name?: string; tunnel?: string; tunnels?: string[]; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
-  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop: DropPolicy; persist: boolean; tunnel?: string; tunnels?: string[] }
+  | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; container?: string; iface?: string; name?: string; onDrop: DropPolicy; persist: boolean; tunnel?: string; tunnels?: string[] }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
   | { kind: 'install-launcher'; name: string; desktop?: string }
@@ -85,14 +85,23 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
     }
     case 'protect': {
       const targets = PROTECT_TARGETS.filter((k) => v[k] !== undefined);
-      if (targets.length !== 1) throw new UsageError(`protect: give exactly one of ${PROTECT_TARGETS.map((k) => `--${k}`).join(', ')}`);
+      // --iface may name its VM's group too: the group is what the kill switch freezes.
+      const ifaceWithGroup = v.iface !== undefined && targets.length === 2 && (v.unit !== undefined || v.cgroup !== undefined);
+      if (targets.length !== 1 && !ifaceWithGroup) throw new UsageError(`protect: give exactly one of ${PROTECT_TARGETS.map((k) => `--${k}`).join(', ')} (--iface may add --cgroup or --unit)`);
+      const ifaceProblem = str('iface') === undefined ? undefined : ifaceNameProblem(str('iface')!);
+      if (ifaceProblem) throw new UsageError(`protect: --iface ${ifaceProblem}`);
       const pid = str('pid') === undefined ? undefined : Number(str('pid'));
       if (pid !== undefined && (!Number.isSafeInteger(pid) || pid <= 0)) throw new UsageError(`protect: --pid must be a positive integer, got "${str('pid')}"`);
       const persist = v.persist === true;
       if (persist && str('unit') === undefined) throw new UsageError('protect: --persist goes with --unit (it makes the unit start confined from now on)');
       const unitProblem = persist ? unitNameProblem(str('unit')!) : undefined;
       if (unitProblem) throw new UsageError(`protect: --unit ${unitProblem}`, 'give the full unit name, e.g. qbittorrent-nox.service');
-      return { ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), name: appName(kind, str('name')), onDrop: dropPolicy(str('on-drop')), persist, ...tunnelList(str('tunnel')) };
+      return {
+        ...global, kind, pid, exe: str('exe'), unit: str('unit'), cgroup: str('cgroup'), container: str('container'), iface: str('iface'),
+        name: appName(kind, str('name')), persist, ...tunnelList(str('tunnel')),
+        // An interface without its VM's group has nothing to freeze: it is blocked unless told otherwise (and refused then).
+        onDrop: str('on-drop') === undefined && v.iface !== undefined && !ifaceWithGroup ? 'block' : dropPolicy(str('on-drop')),
+      };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;

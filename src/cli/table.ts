@@ -95,14 +95,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   { name: 'status', summary: 'show the tunnel and every protected app', options: [json] },
   {
-    name: 'protect', summary: 'protect what already runs: a process, an executable, a systemd unit or a cgroup',
-    oneOf: ['pid', 'exe', 'unit', 'cgroup'], after: { persist: 'unit' },
+    name: 'protect', summary: 'protect what already runs: a process, an executable, a systemd unit, a cgroup, a container or a routed interface',
+    oneOf: ['pid', 'exe', 'unit', 'cgroup', 'container', 'iface'], after: { persist: 'unit' },
     options: [
       { name: 'pid', value: 'PID', complete: 'pid', help: 'a running process, its threads and its children' },
       { name: 'exe', value: 'PATH', complete: 'file', help: 'every process running this executable' },
       { name: 'unit', value: 'UNIT', help: "a systemd unit's group, protected where it is" },
       { name: 'persist', help: 'with --unit: the unit starts confined from now on (a drop-in)' },
       { name: 'cgroup', value: 'PATH', help: 'an existing group inside the cgroup2 mount, protected where it is' },
+      { name: 'container', value: 'NAME', help: 'a running Podman or Docker container: its routed traffic, DNS and published ports go through the tunnel; its group is frozen' },
+      { name: 'iface', value: 'IFACE', help: "everything routed in from an interface (a VM's tap); with --cgroup/--unit of the VM the kill switch freezes it, else blocks" },
       name, tunnel, onDrop,
     ],
   },

@@ -25,7 +25,10 @@ export function wrapWords(first: string, words: readonly string[], indent: strin
 /** `  ksapp CMD ...` and its summary, wrapped (pure). */
 export function usageLines(cmd: CommandSpec): string[] {
   const head = `  ksapp ${cmd.name}`;
-  return [...wrapWords(head, synopsisParts(cmd).map(plainPart), ' '.repeat(head.length + 1)), ...wrapWords('      ', cmd.summary.split(' '), '      ')];
+  // A long choice of alternatives breaks between them, never inside one.
+  const words = synopsisParts(cmd).flatMap((p) => (p.kind !== 'oneOf' ? [plainPart(p)]
+    : p.alternatives.map((alt, i, all) => `${i === 0 ? '(' : '| '}${alt.map(plainPart).join(' ')}${i === all.length - 1 ? ')' : ''}`)));
+  return [...wrapWords(head, words, ' '.repeat(head.length + 1)), ...wrapWords('      ', cmd.summary.split(' '), '      ')];
 }
 
 /** Every advertised option once (shared ones, like --tunnel, are one entry), in first-use order. */

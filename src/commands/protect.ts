@@ -14,6 +14,7 @@ type ProtectCommand = Extract<Command, { kind: 'protect' }>;
 export function formatProtect(r: ProtectResult): string {
   const lines = [`${r.name}: ${r.moved ? `${r.moved} process(es) moved into ${r.cgroup}` : `protected in place at ${r.cgroup}`}` +
     (r.gone ? ` (${r.gone} exited meanwhile)` : '')];
+  if (r.note) lines.push(`  ${r.note}`);
   const leftOut = r.leftOut ?? [];
   if (leftOut.length > 0) {
     lines.push(`  left out ${leftOut.length} process(es) that are not yours, where they were (ksapp freeze/kill of ${r.name} does not reach them): ${describeLeftOut(leftOut)}`);
@@ -45,7 +46,7 @@ export async function protectCommand(cmd: ProtectCommand): Promise<number> {
   const client = await connectOrStart({ socketPath: socketPathFrom(cmd.socket), configFile: cmd.config, tunnel: undefined, dns: [] });
   try {
     const result = await client.request<ProtectResult>({
-      op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, name: cmd.name, onDrop: cmd.onDrop,
+      op: 'protect', pid: cmd.pid, exe: cmd.exe, unit: cmd.unit, cgroup: cmd.cgroup, container: cmd.container, iface: cmd.iface, name: cmd.name, onDrop: cmd.onDrop,
       ...(tunnelsOf(cmd) ? { tunnels: tunnelsOf(cmd) } : {}),
     });
     process.stdout.write(`${formatProtect(result)}\n`);

@@ -19,7 +19,14 @@ export function formatStatus(s: Status): string {
   const rows = s.apps.map((a) => [a.name, a.state, a.policy, a.user, String(a.pids.length), String(a.packets.tunnel), String(a.packets.dropped)]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [...lines, fmt(head), ...rows.map(fmt), ...s.apps.flatMap(directLine)].join('\n');
+  return [...lines, fmt(head), ...rows.map(fmt), ...s.apps.flatMap(directLine), ...s.apps.flatMap(forwardedLine)].join('\n');
+}
+
+/** The traffic this host routes for an app (a container's, a VM's, LAN hosts'), and which container it is (pure). */
+function forwardedLine(a: Status['apps'][number]): string[] {
+  if (!a.forwarded?.length) return [];
+  const from = a.forwarded.map((f) => `${[...f.v4, ...f.v6, ...(f.macs ?? [])].join(', ') || 'everything'} on ${f.iface}`).join('; ');
+  return [`${a.name}${a.container ? ` (${a.container.runtime} container ${a.container.name})` : ''} routes through the tunnel: ${from}`];
 }
 
 /** What an app reaches outside the tunnel, names with the addresses they resolve to now (pure). */

@@ -7,6 +7,7 @@ import { Cgroup } from '../../cgroups/index.js';
 import { forgetFlows } from '../firewall/index.js';
 import { localDnsBypasses } from '../launch/index.js';
 import type { PeerCred } from '../ipc/peercred.js';
+import { protectContainer, protectIface } from './protect-forwarded.js';
 import { requireWatchedFor } from './tunnel-rights.js';
 import type { Request } from '../ipc/protocol.js';
 import { defaultAppName, SupervisorError, uniqueName, type App, type Supervisor } from '../supervisor/index.js';
@@ -26,6 +27,8 @@ export interface ProtectResult {
   readonly marked: readonly string[];
   /** Local resolvers whose lookups for the app leave outside the tunnel (it has no private mount namespace). */
   readonly dnsBypass: readonly string[];
+  /** What was protected, when it is not processes: a container's or an interface's traffic. */
+  readonly note?: string;
 }
 
 type ProtectRequest = Extract<Request, { op: 'protect' }>;
@@ -57,6 +60,14 @@ async function requireOwned(pids: readonly number[], peer: PeerCred): Promise<vo
  * needs-restart, never reported protected.
  */
 export async function protect(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred): Promise<ProtectResult> {
+  if (r.container !== undefined) {
+    requireWatchedFor(sup, r.tunnels, peer.uid);
+    return protectContainer(sup, root, r, peer, (abs, name) => protect(sup, root, { ...r, container: undefined, cgroup: abs, name }, peer));
+  }
+  if (r.iface !== undefined) {
+    requireWatchedFor(sup, r.tunnels, peer.uid);
+    return protectIface(sup, root, r, peer);
+  }
   const taken = (n: string): boolean => sup.apps.has(n);
   const abs = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : r.cgroup !== undefined ? resolveCgroupPath(r.cgroup, { root, ksappParent: sup.parentPath }) : undefined;
   const same = abs === undefined ? undefined : [...sup.apps.values()].find((a) => a.cgroup.path === abs);

@@ -45,6 +45,16 @@ function tunnelsProblem(a: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** Why saved forwarded sources cannot be trusted: each an interface name with address ranges and MACs. */
+function forwardedProblem(list: unknown): string | undefined {
+  if (list === undefined) return undefined;
+  const ranges = (v: unknown): boolean => Array.isArray(v) && v.every((e) => typeof e === 'string' && isAllowEntry(e) && /^[0-9a-fA-F.:/]+$/.test(e));
+  const macs = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((m) => typeof m === 'string' && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(m)));
+  const ok = Array.isArray(list) && list.length <= 64 && list.every((f) => isRecord(f) && typeof f.iface === 'string' && ifaceNameProblem(f.iface) === undefined
+    && ranges(f.v4) && ranges(f.v6) && macs(f.macs));
+  return ok ? undefined : 'forwarded is not a list of interfaces with address ranges and MACs';
+}
+
 /** More entries than any config would hold for one app. */
 const MAX_ALLOW = 1024;
 
@@ -69,6 +79,10 @@ export function savedAppProblem(a: unknown, bounds: StateBounds): string | undef
   if (a.inPlace !== undefined && (!isBelow(a.inPlace, bounds.cgroupRoot) || a.inPlace === bounds.parentPath || isBelow(a.inPlace, bounds.parentPath))) {
     return 'inPlace is not a group outside ksapp\'s parent below the cgroup2 mount';
   }
+  const forwarded = forwardedProblem(a.forwarded);
+  if (forwarded) return forwarded;
+  if (a.container !== undefined && !(isRecord(a.container) && (a.container.runtime === 'podman' || a.container.runtime === 'docker')
+    && typeof a.container.id === 'string' && /^[0-9a-f]{12,64}$/.test(a.container.id) && typeof a.container.name === 'string')) return 'container is not a runtime, id and name';
   if (a.returnTo !== undefined && a.returnTo !== bounds.cgroupRoot && !isBelow(a.returnTo, bounds.cgroupRoot)) return 'returnTo is not a group below the cgroup2 mount';
   const group = typeof a.inPlace === 'string' ? a.inPlace : path.join(bounds.parentPath, a.name as string);
   return a.adoption === undefined ? undefined : adoptionProblem(a.adoption, group);

@@ -72,6 +72,7 @@ export function buildStatus(i: StatusInputs): Status {
       packets: { tunnel: c?.tunnel ?? 0, dropped: c?.dropped ?? 0 }, bytes: { tunnel: c?.tunnelBytes ?? 0 },
       uid: a.uid, user: userName(a.uid), allowLan: a.allowLan, restart: a.restart, origin: a.origin,
       since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels], ...directOf(a, i),
+      ...(a.container ? { container: a.container } : {}), ...(a.forwarded?.length ? { forwarded: a.forwarded } : {}),
     };
   });
   // With one tunnel, `tunnel` says it all; with several, each one with the apps riding it.

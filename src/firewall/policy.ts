@@ -31,6 +31,20 @@ export interface AppRule {
   readonly allow?: { readonly v4: readonly string[]; readonly v6: readonly string[] };
   /** Addresses its allowlisted names resolve to, each for the rest of its record's life. */
   readonly allowNamed?: NamedAddresses;
+  /** Traffic this host routes for it (a container, a VM, LAN hosts): matched by where it comes in, not by a socket. */
+  readonly forwarded?: readonly ForwardedRule[];
+}
+
+/**
+ * A forwarded source: packets arriving on `iface`, from these addresses or
+ * MACs (all of the interface's when none is given). They reach this host with
+ * no local socket, so the cgroup match never sees them.
+ */
+export interface ForwardedRule {
+  readonly iface: string;
+  readonly v4: readonly string[];
+  readonly v6: readonly string[];
+  readonly macs?: readonly string[];
 }
 
 /** Addresses allowed for a while (a resolved name's), by family. */

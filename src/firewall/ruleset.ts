@@ -1,6 +1,6 @@
 import { parseIp } from '../config/ip.js';
 import { parseLocal } from './conntrack.js';
-import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type HopGuard, type NamedAddresses } from './policy.js';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type ForwardedRule, type HopGuard, type NamedAddresses } from './policy.js';
 
 /** Name of the table ksapp owns. */
 export const TABLE = 'ksapp';
@@ -148,6 +148,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     `    ${PROTECTED} ct mark set meta mark`,
     '  }',
     ...apps.flatMap((a) => appChain(a, shared)),
+    ...forwardedChains(apps, allTuns, (slot) => (slot > 0 ? extra.find((t) => t.slot === slot)?.dns : undefined) ?? policy.dns),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
     // loopback source cannot be rewritten into the tunnel, so it is refused.
     '  chain dns_guard {',
@@ -174,6 +175,8 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  }',
     '  chain egress_protected {',
     '    oifname "lo" accept',
+    // What comes in through a tunnel for a forwarded source is delivered to it, not sent by it.
+    ...(hasForwarded(apps) && allTuns.length ? [`    iifname { ${allTuns.join(', ')} } accept`] : []),
     ...egressByTunnel(tun, extra.map((t) => ({ iface: quote(t.iface), slot: t.slot })), onSlot, vmap),
     ...(apps.length ? [`    meta mark vmap { ${vmap('dropped')} }`] : []),
     '    counter name "drop_unknown" drop',
@@ -196,6 +199,8 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '    type filter hook input priority filter; policy accept;',
     // Replies of the connections an app made directly to an allowlisted address (unmarked: they never took the tunnel).
     ...allowReplies([...shared, ...apps.flatMap(ownSets)], `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
+    // A forwarded source may still ask this host for an address (DHCP); nothing else of it reaches local services.
+    ...(hasForwarded(apps) ? ['    meta l4proto udp th dport { 67, 547 } accept'] : []),
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${PROTECTED_CT} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${parent} counter drop`,
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } socket mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)} counter drop`,
@@ -203,6 +208,83 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '}',
   ];
   return lines.join('\n') + '\n';
+}
+
+const hasForwarded = (apps: readonly AppRule[]): boolean => apps.some((a) => (a.forwarded?.length ?? 0) > 0);
+
+/** The matches that select one forwarded source's packets as they come in (pure): by address per family, by MAC, or the whole interface. */
+function fromSource(f: ForwardedRule): string[] {
+  const iif = `iifname ${quote(f.iface)}`;
+  const list = (items: readonly string[], check: (v: string) => string): string => `{ ${items.map(check).join(', ')} }`;
+  const matches = [
+    ...(f.v4.length ? [`${iif} ip saddr ${list(f.v4, cidr)}`] : []),
+    ...(f.v6.length ? [`${iif} ip6 saddr ${list(f.v6, cidr)}`] : []),
+    ...(f.macs?.length ? [`${iif} ether saddr ${list(f.macs, mac)}`] : []),
+  ];
+  return matches.length ? matches : [iif];
+}
+
+/** The matches that select packets headed to one forwarded source (its addresses; the whole interface when it has none). */
+function toSource(f: ForwardedRule): string[] {
+  const oif = `oifname ${quote(f.iface)}`;
+  if (f.macs?.length && !f.v4.length && !f.v6.length) return [];
+  return [
+    ...(f.v4.length ? [`${oif} ip daddr { ${f.v4.map(cidr).join(', ')} }`] : []),
+    ...(f.v6.length ? [`${oif} ip6 daddr { ${f.v6.map(cidr).join(', ')} }`] : []),
+    ...(!f.v4.length && !f.v6.length ? [oif] : []),
+  ];
+}
+
+function mac(value: string): string {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(value)) throw new Error(`not a MAC address: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * Forwarded sources (containers, VMs, LAN hosts): their packets are marked as
+ * they come in, before routing, so policy routing sends them into their app's
+ * tunnel and the egress check guards them like an app's; their DNS goes to the
+ * tunnel's resolver before any local forwarder (Podman's aardvark, a router's
+ * dnsmasq) can see it; new connections to them come only through a tunnel; and
+ * replies to them, which arrive marked from the tunnel, are routed to them by
+ * the main table again once their NAT is undone.
+ */
+function forwardedChains(apps: readonly AppRule[], tuns: readonly string[], dnsOf: (slot: number) => FirewallPolicy['dns']): string[] {
+  const fwd = apps.filter((a) => (a.forwarded?.length ?? 0) > 0);
+  if (!fwd.length) return [];
+  const notTunnel = tuns.length ? ` iifname != { ${tuns.join(', ')} }` : '';
+  const dnat = (a: AppRule): string[] => {
+    const dns = dnsOf(a.slot ?? 0);
+    return a.forwarded!.flatMap((f) => fromSource(f).flatMap((m) => [
+      ...(dns.v4[0] ? [`    ${m} meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to ${address(dns.v4[0])}`] : []),
+      ...(dns.v6[0] ? [`    ${m} meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to ${address(dns.v6[0])}`] : []),
+    ]));
+  };
+  return [
+    '  chain classify_forwarded {',
+    '    type filter hook prerouting priority -151; policy accept;',
+    ...fwd.flatMap((a) => a.forwarded!.flatMap((f) => fromSource(f).map((m) => `    ${m} goto fwd_${a.id}`))),
+    '  }',
+    ...fwd.flatMap((a) => [
+      `  chain fwd_${a.id} {`,
+      ...(a.blocked ? [`    counter name "drop_${a.id}" drop`] : []),
+      `    meta mark set ${hex(markFor(a.id, a.slot))} ct mark set meta mark accept`,
+      '  }',
+    ]),
+    '  chain dns_forwarded {',
+    '    type nat hook prerouting priority -101; policy accept;',
+    ...fwd.flatMap(dnat),
+    '  }',
+    // After the reply's NAT is undone (-100): a reply from a tunnel to an address that is not this host's goes by the main table.
+    '  chain unmark_forwarded {',
+    '    type filter hook prerouting priority -99; policy accept;',
+    ...(tuns.length ? [`    iifname { ${tuns.join(', ')} } ${PROTECTED} fib daddr type != local meta mark set 0x00000000`] : []),
+    '  }',
+    '  chain inbound_forwarded {',
+    '    type filter hook forward priority filter; policy accept;',
+    ...fwd.flatMap((a) => a.forwarded!.flatMap((f) => toSource(f).map((m) => `    ${m} ct state new${notTunnel} counter name "drop_${a.id}" drop`))),
+    '  }',
+  ];
 }
 
 /** Ingress rules that let the replies of allowlisted (direct) connections in; none without an allowlist. */

@@ -50,6 +50,9 @@ export interface AppStatus {
   readonly since: string;
   /** Address ranges and host names it may reach directly, outside the tunnel (the config's `allow` and its own); absent when none. */
   readonly allow?: readonly string[];
+  /** The container it is (`protect --container`), and the traffic this host routes for it: where it comes in, from which addresses or MACs. */
+  readonly container?: { readonly runtime: string; readonly id: string; readonly name: string };
+  readonly forwarded?: ReadonlyArray<{ readonly iface: string; readonly v4: readonly string[]; readonly v6: readonly string[]; readonly macs?: readonly string[] }>;
   /** What each of those host names resolves to now: addresses reached directly until their records expire. */
   readonly allowNames?: ReadonlyArray<{ readonly name: string; readonly addresses: ReadonlyArray<{ readonly address: string; readonly expiresAt: string }> }>;
   /** The tunnel it rides now, and its failover order (absent in older daemons). */
@@ -96,7 +99,7 @@ export type Request =
   | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string; tunnels?: string[] }
   | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'start'; name: string }
   | { id: number; op: 'enter'; name: string; pid: number }
-  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; name?: string; onDrop?: DropPolicy; tunnels?: string[] };
+  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; container?: string; iface?: string; name?: string; onDrop?: DropPolicy; tunnels?: string[] };
 
 /** What `register` answers: where the client puts the app's first process. */
 export interface Registration {

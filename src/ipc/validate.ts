@@ -14,7 +14,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   status: [], subscribe: ['status'],
   register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd', 'tunnels'],
   freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], start: ['name'], enter: ['name', 'pid'],
-  protect: ['pid', 'exe', 'unit', 'cgroup', 'name', 'onDrop', 'tunnels'],
+  protect: ['pid', 'exe', 'unit', 'cgroup', 'container', 'iface', 'name', 'onDrop', 'tunnels'],
 };
 
 /** Parses and schema-checks one request line (pure); throws RequestError naming the problem. */
@@ -55,8 +55,11 @@ export function parseRequest(line: string): Request {
   if (op === 'subscribe') check(r.status === undefined || typeof r.status === 'boolean', 'status must be a boolean');
   if (op === 'enter') check(Number.isSafeInteger(r.pid) && (r.pid as number) > 1, 'pid must be an integer above 1');
   if (op === 'protect') {
-    const targets = ['pid', 'exe', 'unit', 'cgroup'].filter((k) => r[k] !== undefined);
-    check(targets.length === 1, 'give exactly one of pid, exe, unit, cgroup');
+    const targets = ['pid', 'exe', 'unit', 'cgroup', 'container', 'iface'].filter((k) => r[k] !== undefined);
+    // An interface may come with its VM's group (unit or cgroup): the group is what the kill switch acts on.
+    const ifaceWithGroup = r.iface !== undefined && targets.length === 2 && (r.unit !== undefined || r.cgroup !== undefined);
+    check(targets.length === 1 || ifaceWithGroup, 'give exactly one of pid, exe, unit, cgroup, container, iface (iface may add unit or cgroup)');
+    for (const k of ['container', 'iface']) check(r[k] === undefined || (typeof r[k] === 'string' && (r[k] as string).length <= 256), `${k} must be a string`);
     check(r.pid === undefined || (Number.isSafeInteger(r.pid) && (r.pid as number) > 0), 'pid must be a positive integer');
     for (const k of ['exe', 'unit', 'cgroup']) check(r[k] === undefined || (typeof r[k] === 'string' && (r[k] as string).length <= 4096), `${k} must be a string`);
   }

@@ -1,6 +1,7 @@
 import type { Cgroup } from '../../cgroups/index.js';
 import type { Adoption } from '../adopt/move.js';
 import type { Allowlist } from '../config/allow.js';
+import type { ForwardedRule } from '../firewall/policy.js';
 import type { AppState, DropPolicy } from './types.js';
 
 /** Options a caller gives for a new protected app. */
@@ -28,6 +29,17 @@ export interface AppOptions {
   readonly allow?: Allowlist;
   /** A `ksapp run` app: the group its launcher came from, where release puts its processes. */
   readonly returnTo?: string;
+  /** Traffic this host routes for it: a container's, a VM's or LAN hosts' (`protect --container/--iface`, `gateway`). */
+  readonly forwarded?: readonly ForwardedRule[];
+  /** The container it is, as its runtime names it (`protect --container`, config `match: { container }`). */
+  readonly container?: ContainerRef;
+}
+
+/** A container as its runtime knows it. */
+export interface ContainerRef {
+  readonly runtime: 'podman' | 'docker';
+  readonly id: string;
+  readonly name: string;
 }
 
 /** One protected app as the supervisor tracks it. */

@@ -19,7 +19,7 @@ export function policyFor(world: World, cgroupRoot: string, parentPath: string, 
     parent: ref(parentPath),
     apps: [...world.apps.values()].map((a) => ({
       id: a.id, name: a.name, cgroup: ref(a.cgroup.path), allowLan: a.allowLan, blocked: a.blocked, ...(slotOf(a.rides) > 0 ? { slot: slotOf(a.rides) } : {}),
-      ...(a.allow ? { allow: ranges(a.allow) } : {}), ...named(a.allow),
+      ...(a.allow ? { allow: ranges(a.allow) } : {}), ...named(a.allow), ...(a.forwarded?.length ? { forwarded: a.forwarded } : {}),
     })),
     dns: world.dns,
     lan: world.lan,

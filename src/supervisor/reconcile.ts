@@ -29,6 +29,9 @@ export interface SavedApp {
   readonly failback?: boolean;
   /** Its own allowlist's entries (config `apps[].allow`), as written. */
   readonly allow?: readonly string[];
+  /** Traffic routed for it, and the container it is. */
+  readonly forwarded?: App['forwarded'];
+  readonly container?: App['container'];
 }
 
 /** The live view of one group found under the parent. */
@@ -50,11 +53,12 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
   const name = (g: FoundGroup): string => g.cgroup.path.split('/').pop() ?? '';
   const taken = new Set<number>();
   for (const group of found) {
-    if (!group.populated) {
+    const s = byName.get(name(group));
+    // An empty group is a leftover, unless it stands for traffic routed for others (an interface's, LAN hosts').
+    if (!group.populated && !s?.forwarded?.length) {
       remove.push(group.cgroup);
       continue;
     }
-    const s = byName.get(name(group));
     const id = s && !taken.has(s.id) ? s.id : nextAppId([...taken, ...saved.map((x) => x.id)]);
     taken.add(id);
     keep.push({
@@ -65,6 +69,7 @@ export function reconcile(found: readonly FoundGroup[], saved: readonly SavedApp
       state: group.frozen ? (s?.needsRestart ? 'needs-restart' : 'frozen') : 'running', blocked: false,
       ...tunnelsOf(s, primary),
       ...(s?.adoption ? { adoption: s.adoption } : {}), ...(s?.returnTo ? { returnTo: s.returnTo } : {}), ...allowOf(s),
+      ...(s?.forwarded?.length ? { forwarded: s.forwarded } : {}),
     });
   }
   return { keep, remove };
@@ -92,6 +97,7 @@ export function saveApp(app: App, primary: string): SavedApp {
     ...(app.adoption ? { adoption: app.adoption } : {}), ...(app.returnTo ? { returnTo: app.returnTo } : {}),
     ...(onPrimaryAlone ? {} : { tunnels: app.tunnels, rides: app.rides, failback: app.failback }),
     ...(isEmptyAllow(app.allow) ? {} : { allow: allowEntries(app.allow) }),
+    ...(app.forwarded?.length ? { forwarded: app.forwarded } : {}), ...(app.container ? { container: app.container } : {}),
   };
 }
 

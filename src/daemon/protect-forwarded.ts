@@ -1,0 +1,128 @@
+// `ksapp protect --container` and `--iface`: traffic this host routes for a
+// container or a VM, confined where it comes in (see forwardedChains in the
+// ruleset); the container's or VM's group is what the kill switch freezes.
+import { containerGroup, findContainer, type FoundContainer } from '../adopt/container.js';
+import { readContainerSources } from '../adopt/container-net.js';
+import { resolveCgroupPath, unitCgroup } from '../adopt/index.js';
+import type { ForwardedRule } from '../firewall/policy.js';
+import { ifaceNameProblem } from '../iface-name.js';
+import type { PeerCred } from '../ipc/peercred.js';
+import type { Request } from '../ipc/protocol.js';
+import { defaultAppName, SupervisorError, uniqueName, type App, type Supervisor } from '../supervisor/index.js';
+import { runTool, tools } from '../tools.js';
+import type { ProtectResult } from './protect.js';
+
+type ProtectRequest = Extract<Request, { op: 'protect' }>;
+
+const refused = (code: string, message: string, hint: string): SupervisorError => new SupervisorError(message, { code, exitCode: 2, hint });
+
+/** Changing how this host routes for others is root's: a user could otherwise steer a neighbour's traffic. */
+function requireRootFor(what: string, peer: PeerCred): void {
+  if (peer.uid !== 0) throw new SupervisorError(`only root may protect ${what}: it changes how this host routes for it`, { code: 'NOT_AUTHORIZED', hint: `run it with sudo: sudo ksapp protect …` });
+}
+
+/** The interfaces a forwarded source must not be: a watched tunnel, the uplink of a default route, loopback (pure). */
+export function sourceIfaceProblem(iface: string, tunnels: readonly string[], uplinks: readonly string[]): string | undefined {
+  if (iface === 'lo') return 'is loopback: nothing is forwarded from it';
+  if (tunnels.includes(iface)) return 'is a tunnel ksapp watches: its traffic already is the tunnel';
+  if (uplinks.includes(iface)) return 'carries this host\'s default route (the uplink): confining it would confine the host itself';
+  return undefined;
+}
+
+/** The interfaces this host's default routes leave by. */
+async function uplinks(): Promise<string[]> {
+  const routes = await Promise.all(['-4', '-6'].map((f) => runTool(tools.ip, ['-j', f, 'route', 'show', 'default']).catch(() => '[]')));
+  return routes.flatMap((text) => (JSON.parse(text) as Array<{ dev?: string }>).flatMap((r) => (r.dev ? [r.dev] : [])));
+}
+
+async function checkSources(sup: Supervisor, rules: readonly ForwardedRule[], what: string): Promise<void> {
+  const up = await uplinks();
+  for (const r of rules) {
+    const problem = sourceIfaceProblem(r.iface, [...sup.tunnels.keys()], up);
+    if (problem) throw refused('SOURCE_BAD_IFACE', `${what}: interface ${r.iface} ${problem}`, 'give the interface the container, VM or LAN hosts send on (a bridge, a tap, the LAN port)');
+    for (const other of sup.apps.values()) {
+      const clash = other.forwarded?.find((f) => f.iface === r.iface && ((!f.v4.length && !f.v6.length && !f.macs?.length) || (!r.v4.length && !r.v6.length)
+        || f.v4.some((a) => r.v4.includes(a)) || f.v6.some((a) => r.v6.includes(a))));
+      if (clash) throw refused('APP_EXISTS', `${what}: traffic from ${r.iface}${r.v4.length ? ` ${r.v4.join(', ')}` : ''} is already protected as ${other.name}`, `release ${other.name} first`);
+    }
+  }
+}
+
+/** Forgets the flows that existed before: their NAT and route were decided outside the tunnel. */
+async function renewSources(rules: readonly ForwardedRule[]): Promise<void> {
+  const addrs = rules.flatMap((r) => [...r.v4.map((a) => ['ipv4', a] as const), ...r.v6.map((a) => ['ipv6', a] as const)]);
+  await Promise.all(addrs.flatMap(([family, range]) => {
+    const addr = range.split('/')[0]!;
+    return [['--orig-src', addr], ['--reply-src', addr]].map((dir) => runTool(tools.conntrack, ['-D', '-f', family, ...dir]).catch(() => undefined));
+  }));
+}
+
+function result(app: App, note: string): ProtectResult {
+  return { name: app.name, cgroup: app.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [], note };
+}
+
+const describe = (rules: readonly ForwardedRule[]): string =>
+  rules.map((r) => `${[...r.v4, ...r.v6, ...(r.macs ?? [])].join(', ') || 'everything'} on ${r.iface}`).join('; ');
+
+/**
+ * `protect --container`: its traffic leaves only through the tunnel, its DNS
+ * goes to the tunnel's resolver, new connections reach it only from the
+ * tunnel, and the kill switch acts on its group. A container on the host's
+ * network is an app like any other: protected by its group.
+ */
+export async function protectContainer(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred,
+  asGroup: (abs: string, name: string) => Promise<ProtectResult>): Promise<ProtectResult> {
+  requireRootFor('a container', peer);
+  const found: FoundContainer = await findContainer(r.container!);
+  const name = r.name ?? uniqueName(defaultAppName(found.ref.name), (n) => sup.apps.has(n));
+  const group = await containerGroup(found.pid, root);
+  if (found.networkMode === 'host') {
+    const done = await asGroup(group, name);
+    return { ...done, note: `container ${found.ref.name} uses the host's network: protected as an app, by its group ${group}` };
+  }
+  if (found.networkMode.startsWith('container:')) {
+    throw refused('CONTAINER_SHARED_NET', `container ${found.ref.name} uses the network of another container (${found.networkMode})`,
+      `protect that one (ksapp protect --container ${found.networkMode.slice('container:'.length).slice(0, 12)}): its traffic is this one's too, and freezing it stops both`);
+  }
+  const same = [...sup.apps.values()].find((a) => a.container?.id === found.ref.id || a.cgroup.path === group);
+  if (same) throw refused('APP_EXISTS', `container ${found.ref.name} is already protected as ${same.name}`, 'see `ksapp status`');
+  const sources = await readContainerSources(found.pid, found.ref.name);
+  await checkSources(sup, sources, `container ${found.ref.name}`);
+  const app = await sup.addApp({
+    name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: 0, origin: 'adopted', inPlace: group,
+    forwarded: sources, container: found.ref, ...(r.tunnels ? { tunnels: r.tunnels } : {}),
+  });
+  await renewSources(sources);
+  sup.record({ type: 'app-adopted', app: app.name, detail: `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}, in place at ${group}` });
+  sup.watchExit(app);
+  return result(app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}`);
+}
+
+/**
+ * `protect --iface`: everything arriving on a routed interface (a VM's tap).
+ * With the VM's group (--cgroup, --unit) the kill switch acts on it; without,
+ * the interface is blocked while the tunnel is down.
+ */
+export async function protectIface(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred): Promise<ProtectResult> {
+  requireRootFor('an interface', peer);
+  const iface = r.iface!;
+  const bad = ifaceNameProblem(iface);
+  if (bad) throw refused('SOURCE_BAD_IFACE', `--iface ${bad}`, 'give the VM\'s tap or the routed interface, as `ip link` shows it');
+  if (!(await runTool(tools.ip, ['link', 'show', 'dev', iface]).then(() => true, () => false))) {
+    throw refused('SOURCE_BAD_IFACE', `no interface named ${iface}`, 'start the VM (or create the interface) first; `ip link` lists what exists');
+  }
+  const group = r.unit !== undefined ? await unitCgroup(r.unit, { root }) : r.cgroup !== undefined ? resolveCgroupPath(r.cgroup, { root, ksappParent: sup.parentPath }) : undefined;
+  if (group === undefined && r.onDrop !== undefined && r.onDrop !== 'block') {
+    throw refused('SOURCE_NO_GROUP', `--on-drop ${r.onDrop} needs the VM's group: without one there is nothing to ${r.onDrop}`, 'add --cgroup PATH or --unit UNIT of the VM process, or use --on-drop block');
+  }
+  const sources: ForwardedRule[] = [{ iface, v4: [], v6: [] }];
+  await checkSources(sup, sources, `interface ${iface}`);
+  const name = r.name ?? uniqueName(defaultAppName(iface), (n) => sup.apps.has(n));
+  const app = await sup.addApp({
+    name, onDrop: group === undefined ? 'block' : (r.onDrop ?? 'freeze'), allowLan: false, restart: false, uid: 0, origin: 'adopted',
+    ...(group !== undefined ? { inPlace: group } : {}), forwarded: sources, ...(r.tunnels ? { tunnels: r.tunnels } : {}),
+  });
+  sup.record({ type: 'app-adopted', app: app.name, detail: `interface ${iface}${group ? `, its VM's group ${group}` : ', blocked while the tunnel is down'}` });
+  if (group !== undefined) sup.watchExit(app);
+  return result(app, `interface ${iface}: ${group ? `the kill switch acts on ${group}` : 'blocked while the tunnel is down (no group to freeze)'}`);
+}

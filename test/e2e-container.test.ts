@@ -1,0 +1,129 @@
+// `ksapp protect --container` against a real Podman container whose network lives in the lab's client
+// namespace: its TCP, UDP, IPv6 and DNS (to Podman's embedded resolver, aardvark-dns, which forwards
+// from the host, and to a hard-coded resolver) leave only through the tunnel; the tunnel is deleted, set
+// down and silently killed, and each time the container is frozen and nothing of it leaves by the
+// client's own address, while an unprotected container keeps working (the positive control).
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { faultById } from '../src/demo/faults.js';
+import { waitUntil } from '../src/demo/wait.js';
+import { createLab, type Lab, type Received } from '../src/lab/index.js';
+import { busyboxRootfs, podmanAvailable, podmanWrapper, runContainer, startPodman, type PodmanContainer, type PodmanEnv } from '../src/lab/podman.js';
+import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { appIn, statusIn } from './helpers/lab-view.js';
+
+const reason = process.getuid?.() !== 0 ? 'needs root' : await podmanAvailable();
+const skip = reason ?? false;
+let lab: Lab | undefined;
+let env: PodmanEnv | undefined;
+let daemon: ReturnType<typeof ksappIn> | undefined;
+let wrapper = '';
+let guarded: PodmanContainer;
+
+before(async () => {
+  if (skip) return;
+  lab = await createLab({ mode: 'app-only' });
+  env = await startPodman({ netns: lab.ns.client, suffix: lab.suffix, dir: lab.dir, dns: [lab.addr.internet4] });
+  wrapper = await podmanWrapper(env);
+});
+after(async () => {
+  daemon?.kill('SIGTERM');
+  await daemon;
+  await env?.stop();
+  if (lab) {
+    await removeTestGroups(lab);
+    await lab.destroy();
+  }
+});
+
+/** A busybox loop: TCP over both families, UDP (a tftp request), DNS to the embedded resolver and to a hard-coded one. */
+function senderLoop(tag: string, l: Lab, withDns: boolean): string {
+  const dns = withDns ? `nslookup ${tag}-dns.test >/dev/null 2>&1 & nslookup ${tag}-hard.test ${l.addr.internet4} >/dev/null 2>&1 & ` : '';
+  return `i=0; while :; do i=$((i+1)); echo "${tag} $i" | nc -w 1 ${l.addr.internet4} 7000; echo "${tag}6 $i" | nc -w 1 ${l.addr.internet6} 7000; ` +
+    `timeout 1 tftp -g -r ${tag}u$i -l /tmp/a ${l.addr.internet4} 7000 >/dev/null 2>&1 & ${dns}sleep 0.2; done`;
+}
+
+const ofTag = (records: readonly Received[], tag: string, from = 0): Received[] => records.filter((r) => r.t >= from && r.tag.includes(tag));
+
+test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; frozen on every fault, nothing by the client\'s address', { skip, timeout: 180_000 }, async () => {
+  const l = lab!;
+  const rootfs = await busyboxRootfs(path.join(l.dir, 'rootfs'));
+  const tag = `kp${l.suffix}`;
+  const control = `ku${l.suffix}`;
+  guarded = await runContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l, true)] });
+  await runContainer(env!, { name: 'control', rootfs, cmd: ['/bin/sh', '-c', senderLoop(control, l, false)] });
+  // Before: both leave by the client's address (netavark's masquerade), the embedded resolver forwards from it too: a leak would show.
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'dns'), 15_000, 200), 'seen unprotected first');
+
+  const config = path.join(l.dir, 'container.yaml');
+  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ''].join('\n'));
+  const podmanEnv = { env: { KSAPP_PODMAN: wrapper, KSAPP_DOCKER: '/nonexistent/docker' } };
+  daemon = ksappIn(l, ['daemon', '--foreground', '--config', config], podmanEnv);
+  assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
+
+  const protect = await ksappIn(l, ['protect', '--container', guarded.name, '--name', 'guarded'], podmanEnv);
+  assert.equal(protect.exitCode, 0, String(protect.stderr));
+  assert.match(String(protect.stdout), new RegExp(`podman container ${guarded.name}: ${guarded.addresses.v4!.replaceAll('.', '\\.')}/32, .* on kp${l.suffix}`));
+  const t0 = Date.now() + 500; // a connection already in flight may finish its way
+  const app = await appIn(l, 'guarded');
+  assert.equal(app?.container?.id, guarded.id);
+  assert.equal(app?.cgroup, guarded.cgroupPath);
+
+  const seen = async (from: number) => {
+    const internet = ofTag(await l.received(), tag, from);
+    return {
+      tcp4: internet.filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4).length,
+      tcp6: internet.filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic6).length,
+      udp: internet.filter((r) => r.proto === 'udp' && r.src === l.addr.vpnPublic4).length,
+      leaked: internet.filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src} ${JSON.stringify(r.tag.slice(0, 24))}`).slice(0, 8),
+      embedded: ofTag(await l.tunnelDnsQueries(), `${tag}-dns.test`, from).length,
+      hard: ofTag(await l.tunnelDnsQueries(), `${tag}-hard.test`, from).length,
+    };
+  };
+  assert.ok(await waitUntil(async () => { const s = await seen(t0); return s.tcp4 > 0 && s.tcp6 > 0 && s.udp > 0 && s.embedded > 0 && s.hard > 0; }, 15_000, 200),
+    JSON.stringify(await seen(t0)));
+  assert.deepEqual((await seen(t0)).leaked, [], 'nothing by the client\'s address: no traffic, no DNS through aardvark, no hard-coded resolver');
+
+  for (const id of ['tunnel-deleted', 'tunnel-down', 'server-killed']) {
+    const fault = faultById(id);
+    await fault.inject(l);
+    try {
+      assert.ok(await waitUntil(async () => (await appIn(l, 'guarded'))?.state === 'frozen', 15_000, 100), `${id}: frozen`);
+      assert.match(await readFile(path.join(guarded.cgroupPath, 'cgroup.events'), 'utf8'), /frozen 1/, `${id}: the container's group is frozen`);
+      const during = Date.now();
+      assert.ok(await waitUntil(async () => ofTag(await l.received(), control, during).some((r) => l.origin(r.src) === 'client'), 10_000, 200),
+        `${id}: the unprotected container keeps working`);
+    } finally {
+      await fault.repair(l);
+    }
+    assert.ok(await waitUntil(async () => (await appIn(l, 'guarded'))?.state === 'running', 30_000, 100), `${id}: thawed once the tunnel is back`);
+    const back = Date.now();
+    assert.ok(await waitUntil(async () => (await seen(back)).tcp4 > 0, 15_000, 200), `${id}: through the tunnel again`);
+  }
+  assert.deepEqual((await seen(t0)).leaked, [], 'over every fault: nothing by the client\'s address');
+});
+
+test('protect --container / --iface: bad input is refused with what to do, and protects nothing', { skip, timeout: 30_000 }, async () => {
+  const l = lab!;
+  const podmanEnv = { env: { KSAPP_PODMAN: wrapper, KSAPP_DOCKER: '/nonexistent/docker' } };
+  const cases: Array<[string[], RegExp]> = [
+    [['--container', 'nosuch'], /no running container named "nosuch" \(podman: .*; docker: .*\)/],
+    [['--container', 'bad;name'], /--container must be a container name or id/],
+    [['--container', guarded.name], /already protected as guarded/],
+    [['--iface', 'lo'], /interface lo is loopback/],
+    [['--iface', l.tunnel.clientIface], /is a tunnel ksapp watches/],
+    [['--iface', `ci${l.suffix}`], /carries this host's default route|the uplink/],
+    [['--iface', 'nosuch0'], /no interface named nosuch0/],
+    [['--iface', `kp${l.suffix}`, '--on-drop', 'freeze'], /--on-drop freeze needs the VM's group/],
+  ];
+  const before = (await statusIn(l)).apps.map((a) => a.name);
+  for (const [args, message] of cases) {
+    const res = await ksappIn(l, ['protect', ...args], podmanEnv);
+    assert.equal(res.exitCode, 2, `${args.join(' ')}: ${String(res.stderr)}`);
+    assert.match(String(res.stderr), message, args.join(' '));
+  }
+  assert.deepEqual((await statusIn(l)).apps.map((a) => a.name), before, 'nothing added');
+});
