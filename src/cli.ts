@@ -35,6 +35,8 @@ async function dispatch(cmd: Command): Promise<number> {
       return (await import('./commands/status.js')).statusCommand(cmd);
     case 'protect':
       return (await import('./commands/protect.js')).protectCommand(cmd);
+    case 'gateway':
+      return (await import('./commands/protect.js')).gatewayCommand(cmd);
     case 'setup':
       return (await import('./commands/setup.js')).setupCommand(cmd);
     case 'install-launcher':

@@ -3,6 +3,7 @@ import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { parseIp } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
+import { isHostEntry } from '../config/hosts.js';
 import { KsappError } from '../errors.js';
 import type { VpnKind } from '../demo/vpn-kinds.js';
 import type { DropPolicy } from '../supervisor/types.js';
@@ -26,6 +27,7 @@ export type Command = GlobalOptions & (
   | { kind: 'run'; name?: string; tunnel?: string; tunnels?: string[]; onDrop: DropPolicy; allowLan: boolean; restart: boolean; dns: string[]; asRoot: boolean; noWait: boolean; command: string[] }
   | { kind: 'daemon'; foreground: boolean; exitWhenIdle: boolean; tunnel?: string; dns: string[] }
   | { kind: 'status' | 'doctor'; json: boolean }
+  | { kind: 'gateway'; lan: string; hosts: string[]; name: string; tunnel?: string; tunnels?: string[] }
   | { kind: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; container?: string; iface?: string; name?: string; onDrop: DropPolicy; persist: boolean; tunnel?: string; tunnels?: string[] }
   | { kind: 'release' | 'freeze' | 'thaw' | 'kill' | 'start'; name: string }
   | { kind: 'tui'; once: boolean }
@@ -102,6 +104,15 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         // An interface without its VM's group has nothing to freeze: it is blocked unless told otherwise (and refused then).
         onDrop: str('on-drop') === undefined && v.iface !== undefined && !ifaceWithGroup ? 'block' : dropPolicy(str('on-drop')),
       };
+    }
+    case 'gateway': {
+      const lan = str('lan');
+      if (lan === undefined) throw new UsageError('gateway: --lan IFACE is required', 'name the LAN interface the hosts send on, e.g. --lan eth1');
+      const lanProblem = ifaceNameProblem(lan);
+      if (lanProblem) throw new UsageError(`gateway: --lan ${lanProblem}`);
+      const hosts = (str('hosts') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+      for (const h of hosts) if (!isHostEntry(h)) throw new UsageError(`gateway: --hosts entry "${h}" is not an address, a range with no host bits, or a MAC`, 'e.g. --hosts 192.168.1.0/24,fd00:1::/64,aa:bb:cc:dd:ee:ff');
+      return { ...global, kind, lan, hosts, name: appName(kind, str('name') ?? `lan-${lan.replace(/[^A-Za-z0-9_-]/g, '-')}`), ...tunnelList(str('tunnel')) };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;

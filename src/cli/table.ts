@@ -108,6 +108,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       name, tunnel, onDrop,
     ],
   },
+  {
+    name: 'gateway', summary: 'router-level kill switch: LAN hosts routed by this machine reach the internet only through the tunnel, blocked when it fails',
+    options: [
+      { name: 'lan', value: 'IFACE', help: 'the LAN interface the hosts send on (required)' },
+      { name: 'hosts', value: 'LIST', help: 'comma-separated addresses, ranges or MACs (default: every host on the LAN interface)' },
+      name, tunnel,
+    ],
+  },
   { name: 'release', operands: 'NAME', summary: 'undo a protection: processes go back to their old groups, the rules go', options: [] },
   { name: 'freeze', operands: 'NAME', summary: 'freeze an app (the tunnel coming back does not thaw it)', options: [] },
   { name: 'thaw', operands: 'NAME', summary: 'thaw an app (refused while its tunnel is down)', options: [] },

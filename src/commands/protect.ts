@@ -56,3 +56,18 @@ export async function protectCommand(cmd: ProtectCommand): Promise<number> {
     client.close();
   }
 }
+
+/** `ksapp gateway --lan IFACE [--hosts LIST]`: the LAN hosts' routed traffic, confined like an app's, blocked while the tunnel is down. */
+export async function gatewayCommand(cmd: Extract<Command, { kind: 'gateway' }>): Promise<number> {
+  requireRoot('gateway');
+  const client = await connectOrStart({ socketPath: socketPathFrom(cmd.socket), configFile: cmd.config, tunnel: undefined, dns: [] });
+  try {
+    const result = await client.request<ProtectResult>({
+      op: 'protect', iface: cmd.lan, hosts: cmd.hosts, name: cmd.name, onDrop: 'block', ...(tunnelsOf(cmd) ? { tunnels: tunnelsOf(cmd) } : {}),
+    });
+    process.stdout.write(`${formatProtect(result)}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}

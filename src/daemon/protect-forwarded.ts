@@ -5,6 +5,7 @@ import { containerGroup, findContainer, type FoundContainer } from '../adopt/con
 import { readContainerSources } from '../adopt/container-net.js';
 import { resolveCgroupPath, unitCgroup } from '../adopt/index.js';
 import type { ForwardedRule } from '../firewall/policy.js';
+import { rangesOverlap, splitHosts } from '../config/hosts.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import type { PeerCred } from '../ipc/peercred.js';
 import type { Request } from '../ipc/protocol.js';
@@ -98,6 +99,25 @@ export async function protectContainer(sup: Supervisor, root: string, r: Protect
   return result(app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}`);
 }
 
+/** LAN hosts on an interface (pure): hosts given by IPv4 alone bring all of the interface's IPv6 with them. */
+export function hostsRule(iface: string, hosts: readonly string[]): ForwardedRule {
+  const { v4, v6, macs } = splitHosts(hosts);
+  return { iface, v4, v6, ...(macs.length ? { macs } : {}), ...(v4.length && !v6.length && !macs.length ? { v6All: true } : {}) };
+}
+
+/** A LAN range that overlaps a tunnel's own addresses would send the tunnel's traffic to itself. */
+async function checkOverlap(sup: Supervisor, rule: ForwardedRule): Promise<void> {
+  for (const tunnel of sup.tunnels.keys()) {
+    const text = await runTool(tools.ip, ['-j', 'addr', 'show', 'dev', tunnel]).catch(() => '[]');
+    const own = (JSON.parse(text) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>)
+      .flatMap((l) => (l.addr_info ?? []).flatMap((a) => (a.local ? [`${a.local}/${a.prefixlen ?? (a.local.includes(':') ? 128 : 32)}`] : [])));
+    for (const range of [...rule.v4, ...rule.v6]) {
+      const clash = own.find((o) => rangesOverlap(o, range));
+      if (clash) throw refused('SOURCE_OVERLAPS_TUNNEL', `LAN range ${range} overlaps the tunnel ${tunnel}'s own ${clash}`, 'give the LAN hosts\' range only; renumber the LAN if it really shares the tunnel\'s subnet');
+    }
+  }
+}
+
 /**
  * `protect --iface`: everything arriving on a routed interface (a VM's tap).
  * With the VM's group (--cgroup, --unit) the kill switch acts on it; without,
@@ -115,14 +135,17 @@ export async function protectIface(sup: Supervisor, root: string, r: ProtectRequ
   if (group === undefined && r.onDrop !== undefined && r.onDrop !== 'block') {
     throw refused('SOURCE_NO_GROUP', `--on-drop ${r.onDrop} needs the VM's group: without one there is nothing to ${r.onDrop}`, 'add --cgroup PATH or --unit UNIT of the VM process, or use --on-drop block');
   }
-  const sources: ForwardedRule[] = [{ iface, v4: [], v6: [] }];
+  const sources: ForwardedRule[] = [r.hosts?.length ? hostsRule(iface, r.hosts) : { iface, v4: [], v6: [] }];
   await checkSources(sup, sources, `interface ${iface}`);
+  await checkOverlap(sup, sources[0]!);
   const name = r.name ?? uniqueName(defaultAppName(iface), (n) => sup.apps.has(n));
   const app = await sup.addApp({
     name, onDrop: group === undefined ? 'block' : (r.onDrop ?? 'freeze'), allowLan: false, restart: false, uid: 0, origin: 'adopted',
     ...(group !== undefined ? { inPlace: group } : {}), forwarded: sources, ...(r.tunnels ? { tunnels: r.tunnels } : {}),
   });
-  sup.record({ type: 'app-adopted', app: app.name, detail: `interface ${iface}${group ? `, its VM's group ${group}` : ', blocked while the tunnel is down'}` });
+  await renewSources(sources);
+  const what = `${describe(sources)}${sources[0]!.v6All ? ' (and all IPv6 from it)' : ''}`;
+  sup.record({ type: 'app-adopted', app: app.name, detail: `${what}${group ? `, its VM's group ${group}` : ', blocked while the tunnel is down'}` });
   if (group !== undefined) sup.watchExit(app);
-  return result(app, `interface ${iface}: ${group ? `the kill switch acts on ${group}` : 'blocked while the tunnel is down (no group to freeze)'}`);
+  return result(app, `${what}: ${group ? `the kill switch acts on ${group}` : 'blocked while the tunnel is down (no group to freeze)'}`);
 }

@@ -45,6 +45,8 @@ export interface ForwardedRule {
   readonly v4: readonly string[];
   readonly v6: readonly string[];
   readonly macs?: readonly string[];
+  /** Every IPv6 packet from the interface too: hosts given by IPv4 alone must not escape by their own global IPv6 addresses. */
+  readonly v6All?: boolean;
 }
 
 /** Addresses allowed for a while (a resolved name's), by family. */

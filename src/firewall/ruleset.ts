@@ -220,6 +220,7 @@ function fromSource(f: ForwardedRule): string[] {
     ...(f.v4.length ? [`${iif} ip saddr ${list(f.v4, cidr)}`] : []),
     ...(f.v6.length ? [`${iif} ip6 saddr ${list(f.v6, cidr)}`] : []),
     ...(f.macs?.length ? [`${iif} ether saddr ${list(f.macs, mac)}`] : []),
+    ...(f.v6All ? [`${iif} meta nfproto ipv6`] : []),
   ];
   return matches.length ? matches : [iif];
 }
@@ -232,6 +233,7 @@ function toSource(f: ForwardedRule): string[] {
     ...(f.v4.length ? [`${oif} ip daddr { ${f.v4.map(cidr).join(', ')} }`] : []),
     ...(f.v6.length ? [`${oif} ip6 daddr { ${f.v6.map(cidr).join(', ')} }`] : []),
     ...(!f.v4.length && !f.v6.length ? [oif] : []),
+    ...(f.v6All ? [`${oif} meta nfproto ipv6`] : []),
   ];
 }
 

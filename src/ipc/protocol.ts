@@ -99,7 +99,7 @@ export type Request =
   | { id: number; op: 'register'; name?: string; onDrop?: DropPolicy; allowLan?: boolean; restart?: boolean; uid?: number; command?: string[]; cwd?: string; tunnels?: string[] }
   | { id: number; op: 'freeze' | 'thaw' | 'kill' | 'release' | 'start'; name: string }
   | { id: number; op: 'enter'; name: string; pid: number }
-  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; container?: string; iface?: string; name?: string; onDrop?: DropPolicy; tunnels?: string[] };
+  | { id: number; op: 'protect'; pid?: number; exe?: string; unit?: string; cgroup?: string; container?: string; iface?: string; hosts?: string[]; name?: string; onDrop?: DropPolicy; tunnels?: string[] };
 
 /** What `register` answers: where the client puts the app's first process. */
 export interface Registration {

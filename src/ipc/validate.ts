@@ -1,4 +1,5 @@
 import { appNameProblem } from '../app-name.js';
+import { isHostEntry } from '../config/hosts.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import type { Request } from './protocol.js';
 
@@ -14,7 +15,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   status: [], subscribe: ['status'],
   register: ['name', 'onDrop', 'allowLan', 'restart', 'uid', 'command', 'cwd', 'tunnels'],
   freeze: ['name'], thaw: ['name'], kill: ['name'], release: ['name'], start: ['name'], enter: ['name', 'pid'],
-  protect: ['pid', 'exe', 'unit', 'cgroup', 'container', 'iface', 'name', 'onDrop', 'tunnels'],
+  protect: ['pid', 'exe', 'unit', 'cgroup', 'container', 'iface', 'hosts', 'name', 'onDrop', 'tunnels'],
 };
 
 /** Parses and schema-checks one request line (pure); throws RequestError naming the problem. */
@@ -60,6 +61,9 @@ export function parseRequest(line: string): Request {
     const ifaceWithGroup = r.iface !== undefined && targets.length === 2 && (r.unit !== undefined || r.cgroup !== undefined);
     check(targets.length === 1 || ifaceWithGroup, 'give exactly one of pid, exe, unit, cgroup, container, iface (iface may add unit or cgroup)');
     for (const k of ['container', 'iface']) check(r[k] === undefined || (typeof r[k] === 'string' && (r[k] as string).length <= 256), `${k} must be a string`);
+    const hosts = r.hosts;
+    check(hosts === undefined || (r.iface !== undefined && Array.isArray(hosts) && hosts.length <= 256 && hosts.every((h) => typeof h === 'string' && isHostEntry(h))),
+      'hosts must go with iface, as up to 256 addresses, ranges or MACs');
     check(r.pid === undefined || (Number.isSafeInteger(r.pid) && (r.pid as number) > 0), 'pid must be a positive integer');
     for (const k of ['exe', 'unit', 'cgroup']) check(r[k] === undefined || (typeof r[k] === 'string' && (r[k] as string).length <= 4096), `${k} must be a string`);
   }

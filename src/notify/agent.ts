@@ -107,7 +107,9 @@ export class NotifyAgent {
   }
 
   private async handle(e: EventRecord): Promise<void> {
-    if (isAppNotice(e) && !this.view.apps.has(e.app)) {
+    // A new app is learnt when it comes, not at its first state change: a tunnel bubble must already count it.
+    const arrived = (e.type === 'app-added' || e.type === 'app-adopted') && e.app !== undefined && !this.view.apps.has(e.app);
+    if (arrived || (isAppNotice(e) && !this.view.apps.has(e.app))) {
       this.view = viewOf(await this.ports.apps(), this.ports.uid);
     }
     const n = noticeFor(e, this.view);

@@ -1,0 +1,111 @@
+// `ksapp gateway`: a LAN namespace behind the lab's client, which routes (and NATs) for it like a home
+// router. The LAN host, given by its IPv4 address alone, sends TCP, UDP, IPv6 and DNS to the router; once
+// the gateway protects it, all of it leaves only through the tunnel (its IPv6 too: it must not escape by its
+// own global address), its DNS to the router reaches the tunnel's resolver, and on every fault it is
+// blocked: nothing of it leaves by the client's address.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { execa } from 'execa';
+import { faultById } from '../src/demo/faults.js';
+import { waitUntil } from '../src/demo/wait.js';
+import { createLab, fixturePath, type Lab, type Received } from '../src/lab/index.js';
+import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { appIn, statusIn } from './helpers/lab-view.js';
+
+const skip = process.getuid?.() !== 0 ? 'needs root' : false;
+let lab: Lab | undefined;
+let lanNs = '';
+let sender: ReturnType<typeof execa> | undefined;
+let daemon: ReturnType<typeof ksappIn> | undefined;
+
+const run = async (argv: string[], input?: string): Promise<void> => { await execa(argv[0]!, argv.slice(1), input === undefined ? {} : { input }); };
+
+before(async () => {
+  if (skip) return;
+  lab = await createLab({ mode: 'app-only' });
+  const l = lab;
+  lanNs = `ksl-${l.suffix}-lan`;
+  const [router, host] = [`lg${l.suffix}`, `lh${l.suffix}`];
+  await run(['ip', 'netns', 'add', lanNs]);
+  await run(['ip', '-n', l.ns.client, 'link', 'add', router, 'type', 'veth', 'peer', 'name', host, 'netns', lanNs]);
+  await run(['ip', '-n', l.ns.client, '-b', '-'], [`addr add 10.77.0.1/24 dev ${router}`, `addr add fd77::1/64 dev ${router} nodad`, `link set ${router} up`].join('\n'));
+  await run(['ip', '-n', lanNs, '-b', '-'], ['link set lo up', `addr add 10.77.0.2/24 dev ${host}`, `addr add fd77::2/64 dev ${host} nodad`, `link set ${host} up`,
+    'route add default via 10.77.0.1', 'route add default via fd77::1'].join('\n'));
+  await run([...l.nsenterArgs('client'), 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+  // The router's own NAT out of its uplink, as a home router has it (the test's table, in the test's namespace).
+  await run([...l.nsenterArgs('client'), 'nft', '-f', '-'], `table inet lannat${l.suffix} {\n  chain post {\n    type nat hook postrouting priority 100;\n    oifname "ci${l.suffix}" masquerade\n  }\n}\n`);
+});
+after(async () => {
+  sender?.kill('SIGKILL');
+  await sender?.catch(() => undefined);
+  daemon?.kill('SIGTERM');
+  await daemon;
+  if (lanNs) await execa('ip', ['netns', 'del', lanNs], { reject: false });
+  if (lab) {
+    await removeTestGroups(lab);
+    await lab.destroy();
+  }
+});
+
+const ofTag = (records: readonly Received[], tag: string, from = 0): Received[] => records.filter((r) => r.t >= from && r.tag.includes(tag));
+
+test('gateway: a LAN host reaches the internet only through the tunnel (IPv6 and DNS to the router too), blocked on every fault', { skip, timeout: 120_000 }, async () => {
+  const l = lab!;
+  const tag = `kg${l.suffix}`;
+  sender = execa('nsenter', [`--net=/run/netns/${lanNs}`, '--', process.execPath, fixturePath('sender.mjs'), '--tag', tag,
+    '--to', l.addr.internet4, '--to6', l.addr.internet6, '--dns', `${tag}.test`, '--resolver', '10.77.0.1', '--interval', '30'], { reject: false, stdin: 'ignore' });
+  // Before: it leaves by the client's address (the positive control).
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'tcp'), 10_000, 100), 'routed, unprotected');
+
+  const config = path.join(l.dir, 'gateway.yaml');
+  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ''].join('\n'));
+  daemon = ksappIn(l, ['daemon', '--foreground', '--config', config]);
+  assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
+
+  const bad = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--hosts', '10.66.0.0/24']);
+  assert.equal(bad.exitCode, 2);
+  assert.match(String(bad.stderr), /LAN range 10\.66\.0\.0\/24 overlaps the tunnel .*'s own/);
+  const missing = await ksappIn(l, ['gateway', '--lan', 'nosuch0']);
+  assert.match(String(missing.stderr), /no interface named nosuch0/);
+
+  const res = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--hosts', '10.77.0.2']);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  assert.match(String(res.stdout), /10\.77\.0\.2\/32 on lg\w+ \(and all IPv6 from it\)/);
+  const t0 = Date.now() + 500;
+  const app = await appIn(l, `lan-lg${l.suffix}`);
+  assert.equal(app?.policy, 'block');
+  assert.deepEqual(app?.forwarded?.[0]?.v4, ['10.77.0.2/32']);
+
+  const seen = async (from: number) => {
+    const internet = ofTag(await l.received(), tag, from);
+    return {
+      tcp4: internet.filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4).length,
+      udp4: internet.filter((r) => r.proto === 'udp' && r.src === l.addr.vpnPublic4).length,
+      v6: internet.filter((r) => r.src === l.addr.vpnPublic6).length,
+      dns: ofTag(await l.tunnelDnsQueries(), `${tag}.test`, from).length,
+      leaked: internet.filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src}`).slice(0, 8),
+    };
+  };
+  assert.ok(await waitUntil(async () => { const s = await seen(t0); return s.tcp4 > 0 && s.udp4 > 0 && s.v6 > 0 && s.dns > 0; }, 15_000, 200), JSON.stringify(await seen(t0)));
+
+  for (const id of ['tunnel-deleted', 'tunnel-down', 'server-killed']) {
+    const fault = faultById(id);
+    await fault.inject(l);
+    try {
+      assert.ok(await waitUntil(async () => (await appIn(l, `lan-lg${l.suffix}`))?.state === 'blocked', 15_000, 100), `${id}: blocked`);
+      const during = Date.now();
+      await new Promise((r) => setTimeout(r, 1000)); // a second of the host sending into the block
+      assert.ok((await appIn(l, `lan-lg${l.suffix}`))!.packets.dropped > 0, `${id}: its packets are dropped, counted`);
+      assert.deepEqual((await seen(during)).leaked, [], `${id}: nothing leaves while blocked`);
+    } finally {
+      await fault.repair(l);
+    }
+    assert.ok(await waitUntil(async () => (await appIn(l, `lan-lg${l.suffix}`))?.state === 'running', 30_000, 100), `${id}: unblocked once the tunnel is back`);
+    const back = Date.now();
+    assert.ok(await waitUntil(async () => (await seen(back)).tcp4 > 0, 15_000, 200), `${id}: through the tunnel again`);
+  }
+  assert.deepEqual((await seen(t0)).leaked, [], 'over every fault: nothing by the client\'s address, in either family');
+});

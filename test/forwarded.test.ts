@@ -1,0 +1,93 @@
+// Forwarded sources (containers, VMs, LAN hosts), pure parts: what a container's runtime and kernel say,
+// the interfaces and ranges refused, the command line and requests, and the rules a source gets.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { containerRefProblem, parseInspect } from '../src/adopt/container.js';
+import { containerSources } from '../src/adopt/container-net.js';
+import { parseCommandLine } from '../src/cli/args.js';
+import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
+import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.js';
+import { rulesetFor } from '../src/firewall/ruleset.js';
+import { parseRequest } from '../src/ipc/validate.js';
+
+const ID = 'a'.repeat(64);
+
+test('inspect: a running container\'s id, name, init process and network mode; not running or unknown refused with what to do', () => {
+  const running = JSON.stringify([{ Id: ID, Name: '/qb', State: { Running: true, Pid: 4242 }, HostConfig: { NetworkMode: 'bridge' } }]);
+  assert.deepEqual(parseInspect('docker', 'qb', running), { ref: { runtime: 'docker', id: ID, name: 'qb' }, pid: 4242, networkMode: 'bridge' });
+  const stopped = JSON.stringify([{ Id: ID, Name: 'qb', State: { Running: false, Pid: 0, Status: 'exited' } }]);
+  assert.throws(() => parseInspect('podman', 'qb', stopped), /container qb is not running \(exited\)[\s\S]*/);
+  assert.throws(() => parseInspect('podman', 'qb', '[]'), /podman knows no container "qb"/);
+  assert.equal(containerRefProblem('qb-1.x_y'), undefined);
+  assert.match(containerRefProblem('qb;rm') ?? '', /must be a container name or id/);
+});
+
+test('a container\'s sources: each link with a peer here, by its bridge (else the veth), its global addresses only', () => {
+  const inside = JSON.stringify([
+    { ifindex: 1, ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', scope: 'host' }] },
+    { ifindex: 2, ifname: 'eth0', link_index: 7, addr_info: [{ family: 'inet', local: '10.89.1.2', scope: 'global' }, { family: 'inet6', local: 'fd89:1::2', scope: 'global' }, { family: 'inet6', local: 'fe80::1', scope: 'link' }] },
+    { ifindex: 3, ifname: 'eth1', link_index: 9, addr_info: [{ family: 'inet', local: '10.90.0.5', scope: 'global' }] },
+    { ifindex: 4, ifname: 'eth2', link_index: 99, addr_info: [{ family: 'inet', local: '10.91.0.5', scope: 'global' }] },
+  ]);
+  const here = JSON.stringify([{ ifindex: 7, ifname: 'veth0', master: 'podman1' }, { ifindex: 9, ifname: 'veth1' }]);
+  assert.deepEqual(containerSources(inside, here), [
+    { iface: 'podman1', v4: ['10.89.1.2/32'], v6: ['fd89:1::2/128'] },
+    { iface: 'veth1', v4: ['10.90.0.5/32'], v6: [] },
+  ]);
+});
+
+test('LAN hosts: addresses, ranges and MACs; IPv4 alone brings all IPv6; overlaps and bad interfaces refused', () => {
+  assert.ok(['10.0.0.1', '192.168.1.0/24', 'fd00::/64', 'aa:bb:cc:dd:ee:ff'].every(isHostEntry));
+  assert.ok(!['0.0.0.0/0', '10.0.0.1/24', 'AA:BB', 'host.example.com'].some(isHostEntry));
+  assert.deepEqual(splitHosts(['10.0.0.2', 'fd00::/64', 'aa:bb:cc:dd:ee:ff']), { v4: ['10.0.0.2/32'], v6: ['fd00::/64'], macs: ['aa:bb:cc:dd:ee:ff'] });
+  assert.deepEqual(hostsRule('eth1', ['192.168.1.0/24']), { iface: 'eth1', v4: ['192.168.1.0/24'], v6: [], v6All: true });
+  assert.deepEqual(hostsRule('eth1', ['192.168.1.0/24', 'fd00::/64']), { iface: 'eth1', v4: ['192.168.1.0/24'], v6: ['fd00::/64'] });
+  assert.deepEqual(hostsRule('eth1', ['aa:bb:cc:dd:ee:ff']), { iface: 'eth1', v4: [], v6: [], macs: ['aa:bb:cc:dd:ee:ff'] }, 'a MAC covers both families');
+  assert.equal(rangesOverlap('10.66.0.2/24', '10.66.0.0/16'), true);
+  assert.equal(rangesOverlap('10.66.0.2/24', '10.67.0.0/24'), false);
+  assert.equal(rangesOverlap('10.66.0.2/24', 'fd66::/64'), false);
+  assert.match(sourceIfaceProblem('wg0', ['wg0'], ['eth0']) ?? '', /is a tunnel/);
+  assert.match(sourceIfaceProblem('eth0', ['wg0'], ['eth0']) ?? '', /uplink/);
+  assert.match(sourceIfaceProblem('lo', [], []) ?? '', /loopback/);
+  assert.equal(sourceIfaceProblem('tap0', ['wg0'], ['eth0']), undefined);
+});
+
+test('command line and requests: --container, --iface with its VM\'s group, gateway; hostile shapes refused', () => {
+  const c = parseCommandLine(['protect', '--container', 'qb']);
+  assert.ok(c.kind === 'protect' && c.container === 'qb' && c.onDrop === 'freeze');
+  const blockOnly = parseCommandLine(['protect', '--iface', 'tap0']);
+  assert.ok(blockOnly.kind === 'protect' && blockOnly.onDrop === 'block', 'no group: blocked');
+  const vm = parseCommandLine(['protect', '--iface', 'tap0', '--unit', 'vm.service']);
+  assert.ok(vm.kind === 'protect' && vm.onDrop === 'freeze' && vm.unit === 'vm.service');
+  assert.throws(() => parseCommandLine(['protect', '--container', 'qb', '--pid', '4']), /exactly one of/);
+  assert.throws(() => parseCommandLine(['protect', '--iface', 'a/b']), /--iface must be an interface name/);
+  const g = parseCommandLine(['gateway', '--lan', 'eth1', '--hosts', '192.168.1.0/24, AA:BB:CC:DD:EE:FF']);
+  assert.ok(g.kind === 'gateway' && g.name === 'lan-eth1' && g.hosts.join() === '192.168.1.0/24,aa:bb:cc:dd:ee:ff');
+  assert.throws(() => parseCommandLine(['gateway']), /--lan IFACE is required/);
+  assert.throws(() => parseCommandLine(['gateway', '--lan', 'eth1', '--hosts', '0.0.0.0/0']), /not an address, a range with no host bits, or a MAC/);
+  assert.deepEqual(parseRequest(JSON.stringify({ id: 1, op: 'protect', iface: 'eth1', hosts: ['10.0.0.0/8'] })), { id: 1, op: 'protect', iface: 'eth1', hosts: ['10.0.0.0/8'] });
+  for (const bad of [{ container: 'qb', pid: 3 }, { hosts: ['10.0.0.0/8'] }, { iface: 'eth1', hosts: ['nope'] }, { iface: 'eth1', hosts: Array(300).fill('10.0.0.1') }, { container: 7 }]) {
+    assert.throws(() => parseRequest(JSON.stringify({ id: 1, op: 'protect', ...bad })), /protect:/, JSON.stringify(bad).slice(0, 60));
+  }
+});
+
+test('ruleset: a forwarded source is marked as it comes in, its DNS sent to the tunnel\'s resolver, new connections to it only from the tunnel', () => {
+  const text = rulesetFor({
+    tunnelIface: 'wg0', parent: { nftPath: 'unified/ksapp', level: 1 }, dns: { v4: ['10.66.0.1'], v6: [] }, lan: { v4: [], v6: [] },
+    apps: [
+      { id: 2, name: 'c', cgroup: { nftPath: 'unified/c', level: 1 }, allowLan: false, blocked: false, forwarded: [{ iface: 'podman1', v4: ['10.89.1.2/32'], v6: ['fd89:1::2/128'] }] },
+      { id: 3, name: 'lan', cgroup: { nftPath: 'unified/ksapp/lan', level: 2 }, allowLan: false, blocked: true, forwarded: [{ iface: 'eth1', v4: ['192.168.1.0/24'], v6: [], v6All: true }] },
+    ],
+  });
+  const chain = (name: string): string => text.slice(text.indexOf(`chain ${name} {`), text.indexOf('\n  }', text.indexOf(`chain ${name} {`)));
+  assert.match(chain('classify_forwarded'), /iifname "podman1" ip saddr \{ 10\.89\.1\.2\/32 \} goto fwd_2\n\s+iifname "podman1" ip6 saddr \{ fd89:1::2\/128 \} goto fwd_2\n\s+iifname "eth1" ip saddr \{ 192\.168\.1\.0\/24 \} goto fwd_3\n\s+iifname "eth1" meta nfproto ipv6 goto fwd_3/);
+  assert.match(chain('fwd_2'), /meta mark set 0x6b730002 ct mark set meta mark accept/);
+  assert.match(chain('fwd_3'), /counter name "drop_3" drop/, 'blocked: dropped as it comes in');
+  assert.match(chain('dns_forwarded'), /iifname "podman1" ip saddr \{ 10\.89\.1\.2\/32 \} meta nfproto ipv4 meta l4proto \{ tcp, udp \} th dport 53 dnat ip to 10\.66\.0\.1/);
+  assert.match(chain('inbound_forwarded'), /oifname "podman1" ip daddr \{ 10\.89\.1\.2\/32 \} ct state new iifname != \{ "wg0" \} counter name "drop_2" drop/);
+  assert.match(chain('unmark_forwarded'), /iifname \{ "wg0" \} meta mark & 0xffff0000 == 0x6b730000 fib daddr type != local meta mark set 0x00000000/);
+  assert.match(chain('egress_protected'), /iifname \{ "wg0" \} accept/);
+  assert.doesNotMatch(rulesetFor({ tunnelIface: 'wg0', parent: { nftPath: 'unified/ksapp', level: 1 }, dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] }, apps: [] }), /forwarded|67, 547/, 'no source, no trace');
+  assert.throws(() => rulesetFor({ tunnelIface: 'wg0', parent: { nftPath: 'unified/ksapp', level: 1 }, dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
+    apps: [{ id: 2, name: 'x', cgroup: { nftPath: 'unified/x', level: 1 }, allowLan: false, blocked: false, forwarded: [{ iface: 'eth1', v4: [], v6: [], macs: ['zz; drop'] }] }] }), /not a MAC address/);
+});
