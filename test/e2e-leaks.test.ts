@@ -464,6 +464,9 @@ test('--allow-lan: LAN destinations directly, everything else and DNS through th
     assert.ok(await waitSeen(lab, tag, (s) => s.client6 >= 5 && s.tunnel4 >= 5, FIRST_TRAFFIC_MS, t0),
       `LAN (IPv6 ULA) directly, IPv4 through the tunnel: ${JSON.stringify(await seenNow(lab, tag, t0))}`);
     assert.ok(await waitUntil(async () => (await tunnelDns(lab, tag, t0)) >= 3, 5000, 50), 'DNS to a LAN resolver still goes to the tunnel resolver');
+    // TCP needs the LAN host's replies let in: a connection whose handshake fails sends no message line.
+    assert.ok(await waitUntil(async () => (await lab.received()).some((r) => r.t >= t0 && r.tag.includes(tag) && r.proto === 'tcp' && r.src === lab.addr.client6), 5000, 50),
+      'TCP to the LAN works: its replies come back in');
     await assertOtherAppWorked(t0);
   } finally {
     await run.stop();

@@ -93,6 +93,11 @@ test('allow-lan keeps DNS protected and lets LAN ranges out directly; block drop
   const chain = lan.split('chain app_1 {')[1]!.split('\n  }')[0]!;
   assert.ok(chain.indexOf('th dport 53 jump protect_1') < chain.indexOf('ip daddr @lan4 accept'));
   assert.match(lan, /elements = \{ 10\.0\.0\.0\/8, 172\.16\.0\.0\/12, 192\.168\.0\.0\/16/);
+  // Replies of its direct LAN connections come back in (TCP needs them), before the drops of protected traffic.
+  const ingress = lan.split('chain ingress {')[1]!;
+  assert.ok(ingress.indexOf('ct state established,related ct mark & 0xffff0000 != 0x6b730000 ip6 saddr @lan6 accept') > 0);
+  assert.ok(ingress.indexOf('ip saddr @lan4 accept') < ingress.indexOf('counter drop'));
+  assert.doesNotMatch(rulesetFor({ ...base, apps: [app(1)] }).split('chain ingress {')[1]!, /@lan4/, 'no allow-lan app: no LAN replies let in');
   const blocked = rulesetFor({ ...base, apps: [app(1, { blocked: true, allowLan: true })] });
   const bchain = blocked.split('chain app_1 {')[1]!.split('\n  }')[0]!;
   assert.match(bchain, /counter name "drop_1" drop/);

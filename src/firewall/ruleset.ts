@@ -39,6 +39,9 @@ function directSets(allow: AppRule['allow'], named: NamedAddresses | undefined, 
   ];
 }
 
+/** The LAN ranges an allow-lan app reaches directly: their replies come back in like an allowlist's. */
+const LAN_SETS: readonly DirectSet[] = [{ family: 'ip', set: 'lan4' }, { family: 'ip6', set: 'lan6' }];
+
 const ownSets = (app: AppRule): DirectSet[] => directSets(app.allow, app.allowNamed, `_${app.id}`);
 
 /**
@@ -198,7 +201,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '  chain ingress {',
     '    type filter hook input priority filter; policy accept;',
     // Replies of the connections an app made directly to an allowlisted address (unmarked: they never took the tunnel).
-    ...allowReplies([...shared, ...apps.flatMap(ownSets)], `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
+    ...allowReplies([...shared, ...apps.flatMap(ownSets), ...(apps.some((a) => a.allowLan) ? LAN_SETS : [])], `iifname != { ${['"lo"', ...allTuns].join(', ')} } ct state established,related ct mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`),
     // A forwarded source may still ask this host for an address (DHCP); nothing else of it reaches local services.
     ...(hasForwarded(apps) ? ['    meta l4proto udp th dport { 67, 547 } accept'] : []),
     `    iifname != { ${['"lo"', ...allTuns].join(', ')} } ${PROTECTED_CT} counter drop`,
