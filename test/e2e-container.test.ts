@@ -31,11 +31,13 @@ before(async () => {
 after(async () => {
   daemon?.kill('SIGTERM');
   await daemon;
-  await env?.stop();
+  // Every step runs, whatever an earlier one threw; the first error is reported with its cause.
+  const failed = await env?.stop().then(() => undefined, (e: Error) => e);
   if (lab) {
-    await removeTestGroups(lab);
+    await removeTestGroups(lab).catch(() => undefined);
     await lab.destroy();
   }
+  if (failed) throw new Error(`${failed.message}: ${String((failed.cause as Error | undefined)?.message ?? failed.cause)}`);
 });
 
 /** A busybox loop: TCP over both families, UDP (a tftp request), DNS to the embedded resolver and to a hard-coded one. */
@@ -54,6 +56,9 @@ test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; froze
   const control = `ku${l.suffix}`;
   guarded = await runContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l, true)] });
   await runContainer(env!, { name: 'control', rootfs, cmd: ['/bin/sh', '-c', senderLoop(control, l, false)] });
+  // A container in the guarded one's network namespace (as in a pod, or a VPN-sidecar setup): its traffic is the guarded one's.
+  const joinedTag = `kj${l.suffix}`;
+  const joined = await runContainer(env!, { name: 'joined', rootfs, network: 'container:guarded', cmd: ['/bin/sh', '-c', senderLoop(joinedTag, l, false)] });
   // Before: both leave by the client's address (netavark's masquerade), the embedded resolver forwards from it too: a leak would show.
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'dns'), 15_000, 200), 'seen unprotected first');
 
@@ -67,7 +72,10 @@ test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; froze
   const protect = await ksappIn(l, ['protect', '--container', guarded.name, '--name', 'guarded'], podmanEnv);
   assert.equal(protect.exitCode, 0, String(protect.stderr));
   assert.match(String(protect.stdout), new RegExp(`podman container ${guarded.name}: ${guarded.addresses.v4!.replaceAll('.', '\\.')}/32, .* on kp${l.suffix}`));
+  assert.match(String(protect.stdout), /sharing its network, stopped with it: guarded-/);
   const t0 = Date.now() + 500; // a connection already in flight may finish its way
+  const joinedApp = (await statusIn(l)).apps.find((a) => a.cgroup === joined.cgroupPath);
+  assert.ok(joinedApp, 'the container sharing its network is an app of its own');
   const app = await appIn(l, 'guarded');
   assert.equal(app?.container?.id, guarded.id);
   assert.equal(app?.cgroup, guarded.cgroupPath);
@@ -78,12 +86,13 @@ test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; froze
       tcp4: internet.filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4).length,
       tcp6: internet.filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic6).length,
       udp: internet.filter((r) => r.proto === 'udp' && r.src === l.addr.vpnPublic4).length,
-      leaked: internet.filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src} ${JSON.stringify(r.tag.slice(0, 24))}`).slice(0, 8),
+      joined: ofTag(await l.received(), joinedTag, from).filter((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4).length,
+      leaked: [...internet, ...ofTag(await l.received(), joinedTag, from)].filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src} ${JSON.stringify(r.tag.slice(0, 24))}`).slice(0, 8),
       embedded: ofTag(await l.tunnelDnsQueries(), `${tag}-dns.test`, from).length,
       hard: ofTag(await l.tunnelDnsQueries(), `${tag}-hard.test`, from).length,
     };
   };
-  assert.ok(await waitUntil(async () => { const s = await seen(t0); return s.tcp4 > 0 && s.tcp6 > 0 && s.udp > 0 && s.embedded > 0 && s.hard > 0; }, 15_000, 200),
+  assert.ok(await waitUntil(async () => { const s = await seen(t0); return s.tcp4 > 0 && s.tcp6 > 0 && s.udp > 0 && s.embedded > 0 && s.hard > 0 && s.joined > 0; }, 15_000, 200),
     JSON.stringify(await seen(t0)));
   assert.deepEqual((await seen(t0)).leaked, [], 'nothing by the client\'s address: no traffic, no DNS through aardvark, no hard-coded resolver');
 
@@ -93,6 +102,7 @@ test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; froze
     try {
       assert.ok(await waitUntil(async () => (await appIn(l, 'guarded'))?.state === 'frozen', 15_000, 100), `${id}: frozen`);
       assert.match(await readFile(path.join(guarded.cgroupPath, 'cgroup.events'), 'utf8'), /frozen 1/, `${id}: the container's group is frozen`);
+      assert.ok(await waitUntil(async () => /frozen 1/.test(await readFile(path.join(joined.cgroupPath, 'cgroup.events'), 'utf8')), 5000, 50), `${id}: and the one sharing its network`);
       const during = Date.now();
       assert.ok(await waitUntil(async () => ofTag(await l.received(), control, during).some((r) => l.origin(r.src) === 'client'), 10_000, 200),
         `${id}: the unprotected container keeps working`);

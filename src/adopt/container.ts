@@ -1,7 +1,7 @@
 // Finding a running container through its runtime's CLI (Podman, Docker):
 // its id, init process and network mode. What its network looks like is read
 // from the kernel (container-net.ts), the same way for every runtime.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ContainerRef } from '../supervisor/app.js';
 import { runTool, ToolError, tools } from '../tools.js';
@@ -79,4 +79,22 @@ export async function containerGroup(pid: number, cgroupRoot: string): Promise<s
   const line = text.split('\n').find((l) => l.startsWith('0::'));
   if (!line) throw badInput('CONTAINER_NO_GROUP', `container process ${pid} has no cgroup v2 group`, 'run the container with a cgroup v2 runtime (runc or crun)');
   return path.join(cgroupRoot, line.slice(3));
+}
+
+/**
+ * The groups of every other process in the container's network namespace
+ * (containers started with `--network container:…`, a pod's members): their
+ * traffic is the container's, so the kill switch must stop them with it.
+ */
+export async function groupsSharingNet(pid: number, cgroupRoot: string, own: string, procRoot = '/proc'): Promise<string[]> {
+  const net = await readlink(`${procRoot}/${pid}/ns/net`).catch(() => undefined);
+  if (net === undefined) return [];
+  const groups = new Set<string>();
+  for (const entry of await readdir(procRoot)) {
+    if (!/^\d+$/.test(entry)) continue;
+    if ((await readlink(`${procRoot}/${entry}/ns/net`).catch(() => undefined)) !== net) continue;
+    const group = await containerGroup(Number(entry), cgroupRoot).catch(() => undefined);
+    if (group !== undefined && group !== own && group !== cgroupRoot) groups.add(group);
+  }
+  return [...groups].sort();
 }

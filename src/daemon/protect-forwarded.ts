@@ -1,7 +1,8 @@
 // `ksapp protect --container` and `--iface`: traffic this host routes for a
 // container or a VM, confined where it comes in (see forwardedChains in the
 // ruleset); the container's or VM's group is what the kill switch freezes.
-import { containerGroup, findContainer, type FoundContainer } from '../adopt/container.js';
+import path from 'node:path';
+import { containerGroup, findContainer, groupsSharingNet, type FoundContainer } from '../adopt/container.js';
 import { readContainerSources } from '../adopt/container-net.js';
 import { resolveCgroupPath, unitCgroup } from '../adopt/index.js';
 import type { ForwardedRule } from '../firewall/policy.js';
@@ -96,7 +97,8 @@ export async function protectContainer(sup: Supervisor, root: string, r: Protect
   await renewSources(sources);
   sup.record({ type: 'app-adopted', app: app.name, detail: `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}, in place at ${group}` });
   sup.watchExit(app);
-  return result(app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}`);
+  const sharing = await protectSharing(sup, app, found.pid, root);
+  return result(app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}${sharing.length ? `; sharing its network, stopped with it: ${sharing.join(', ')}` : ''}`);
 }
 
 /** LAN hosts on an interface (pure): hosts given by IPv4 alone bring all of the interface's IPv6 with them. */
@@ -116,6 +118,26 @@ async function checkOverlap(sup: Supervisor, rule: ForwardedRule): Promise<void>
       if (clash) throw refused('SOURCE_OVERLAPS_TUNNEL', `LAN range ${range} overlaps the tunnel ${tunnel}'s own ${clash}`, 'give the LAN hosts\' range only; renumber the LAN if it really shares the tunnel\'s subnet');
     }
   }
+}
+
+/**
+ * Containers in the protected one's network namespace: their packets already
+ * meet its rules (same addresses), and each group is an app of its own, so the
+ * kill switch freezes it too. Returns their app names.
+ */
+async function protectSharing(sup: Supervisor, app: App, pid: number, root: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const group of await groupsSharingNet(pid, root, app.cgroup.path)) {
+    if ([...sup.apps.values()].some((a) => a.cgroup.path === group)) continue;
+    const name = uniqueName(defaultAppName(`${app.name}-${path.basename(group).replace(/^libpod-|^docker-/, '').slice(0, 12)}`), (n) => sup.apps.has(n));
+    const shared = await sup.addApp({
+      name, onDrop: app.onDrop, allowLan: false, restart: false, uid: 0, origin: 'adopted', inPlace: group, tunnels: app.tunnels,
+    });
+    sup.record({ type: 'app-adopted', app: name, detail: `shares the network of ${app.name}; in place at ${group}` });
+    sup.watchExit(shared);
+    names.push(name);
+  }
+  return names;
 }
 
 /**

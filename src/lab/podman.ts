@@ -314,6 +314,8 @@ async function stopEnv(env: PodmanEnv): Promise<void> {
   const attempt = async (step: () => Promise<unknown>) => { await step().catch((e: unknown) => { failures.push(e); }); };
   if (isRunning(env.holder)) {
     await attempt(() => thawAll(env.cgroupParent)); // podman exec and runc hang on a frozen container
+    // A container others share a namespace with is refused until they are gone: the first pass removes those, the second the rest.
+    await env.podman(['rm', '--all', '--force', '--time', '0']).catch(() => undefined);
     await attempt(() => env.podman(['rm', '--all', '--force', '--time', '0']));
     await attempt(() => env.podman(['network', 'rm', '--force', env.network]));
   }
