@@ -233,7 +233,7 @@ describe('parseConfig: each error with its line and column', () => {
     command: "sleep 10"
 `), [
       'config.yaml:2:5: apps[0] needs "match" (to adopt it when seen running) or "command" (to start it), or both',
-      'config.yaml:5:12: apps[1].match must set at least one of exe, name, user, or a unit',
+      'config.yaml:5:12: apps[1].match must set at least one of exe, name, user, or a unit or container',
       'config.yaml:7:14: apps[2].command must have at least 1 item',
       'config.yaml:9:15: apps[3].command[0] must not be empty (it is the program to run)',
       'config.yaml:11:19: apps[4].match.exe must be an absolute path (got "bin/x")',

@@ -137,3 +137,32 @@ test('protect --container / --iface: bad input is refused with what to do, and p
   }
   assert.deepEqual((await statusIn(l)).apps.map((a) => a.name), before, 'nothing added');
 });
+
+test('config match: { container }: protected when found running, and again when recreated with a new id and address', { skip, timeout: 120_000 }, async () => {
+  const l = lab!;
+  const rootfs = path.join(l.dir, 'rootfs');
+  const tag = `kr${l.suffix}`;
+  // Its sender waits a moment: the time between its start and its protection is measured, not sent into.
+  const cmd = ['/bin/sh', '-c', `sleep 3; ${senderLoop(tag, l, false)}`];
+  const first = await runContainer(env!, { name: 'ruled', rootfs, cmd });
+  const config = path.join(l.dir, 'container.yaml');
+  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`,
+    'apps:', '  - name: ruled', `    match: { container: ${first.name} }`, ''].join('\n'));
+  assert.ok(await waitUntil(async () => (await appIn(l, 'ruled'))?.container?.id === first.id, 15_000, 100), 'found running at the reload');
+  assert.equal((await appIn(l, 'ruled'))?.origin, 'config');
+  // Recreated: a new container of that name, a new id, its own address and veth.
+  await env!.podman(['rm', '--force', '--time', '0', first.name]);
+  const started = Date.now();
+  const second = await runContainer(env!, { name: 'ruled', rootfs, cmd });
+  const ran = Date.now();
+  assert.notEqual(second.id, first.id);
+  assert.ok(await waitUntil(async () => (await appIn(l, 'ruled'))?.container?.id === second.id, 15_000, 20), 'protected again');
+  const adoptedAt = Date.now();
+  console.log(`# recreated container protected ${adoptedAt - ran} ms after \`podman run\` returned (${ran - started} ms for podman run itself; its sender waits 3 s)`);
+  const app = await appIn(l, 'ruled');
+  assert.deepEqual(app?.forwarded?.[0]?.v4, [`${second.addresses.v4}/32`], JSON.stringify(app));
+  const t0 = Date.now();
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t0).some((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4), 15_000, 200), 'through the tunnel');
+  assert.deepEqual(ofTag(await l.received(), tag).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => r.src).slice(0, 5), [], 'never by the client\'s address');
+});

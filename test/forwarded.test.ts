@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import { containerRefProblem, parseInspect } from '../src/adopt/container.js';
 import { containerSources } from '../src/adopt/container-net.js';
 import { parseCommandLine } from '../src/cli/args.js';
+import { parseConfig } from '../src/config/index.js';
+import { containerRules, parseContainerEvent } from '../src/daemon/container-adopt.js';
+import { containerGuard } from '../src/daemon/exec-guarding.js';
 import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
 import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.js';
 import { rulesetFor } from '../src/firewall/ruleset.js';
@@ -90,4 +93,17 @@ test('ruleset: a forwarded source is marked as it comes in, its DNS sent to the 
   assert.doesNotMatch(rulesetFor({ tunnelIface: 'wg0', parent: { nftPath: 'unified/ksapp', level: 1 }, dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] }, apps: [] }), /forwarded|67, 547/, 'no source, no trace');
   assert.throws(() => rulesetFor({ tunnelIface: 'wg0', parent: { nftPath: 'unified/ksapp', level: 1 }, dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
     apps: [{ id: 2, name: 'x', cgroup: { nftPath: 'unified/x', level: 1 }, allowLan: false, blocked: false, forwarded: [{ iface: 'eth1', v4: [], v6: [], macs: ['zz; drop'] }] }] }), /not a MAC address/);
+});
+
+test('container rules: the config takes `match: { container }` alone; runtime events of both shapes are read', () => {
+  const c = parseConfig('apps:\n  - { name: qb, match: { container: qbittorrent } }\n');
+  assert.deepEqual(c.apps[0]?.match, { container: 'qbittorrent' });
+  assert.deepEqual(containerRules(c.apps).map((a) => a.name), ['qb']);
+  assert.throws(() => parseConfig('apps:\n  - { name: qb, match: { container: qb, user: alice } }\n'), /stands alone: a container is protected as a whole/);
+  assert.throws(() => parseConfig('apps:\n  - { name: qb, match: { container: "a b" } }\n'), /must be a container name or id/);
+  assert.deepEqual(parseContainerEvent(JSON.stringify({ ID: ID, Name: 'qb', Status: 'start', Type: 'container' })), { action: 'start', name: 'qb', id: ID });
+  assert.deepEqual(parseContainerEvent(JSON.stringify({ status: 'start', id: ID, Type: 'container', Action: 'start', Actor: { ID: ID, Attributes: { name: 'qb' } } })),
+    { action: 'start', name: 'qb', id: ID });
+  assert.equal(parseContainerEvent('not json'), undefined);
+  assert.match(containerGuard(c.apps[0]!).why ?? '', /protected once its runtime reports its start: until then .* it runs unprotected/);
 });

@@ -1,4 +1,5 @@
 import { appNameProblem } from '../app-name.js';
+import { containerRefProblem } from '../adopt/container.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { hostName } from './allow.js';
 import { argv, type FieldsOf } from './fields.js';
@@ -31,11 +32,14 @@ const match = object(
     user: { schema: user },
     // A systemd unit started confined: `ksapp setup` gives it a drop-in whose ExecStartPre protects its group.
     unit: { schema: str((s) => unitNameProblem(s)) },
+    // A Podman or Docker container, protected whenever it runs (`protect --container`).
+    container: { schema: str((s) => containerRefProblem(s)) },
   } satisfies FieldsOf<MatchRule>,
   (value, report) => {
     // An empty rule would match every process on the machine.
-    if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user, or a unit');
+    if (Object.keys(value).length === 0) report('', 'must set at least one of exe, name, user, or a unit or container');
     if (value.unit !== undefined && Object.keys(value).length > 1) report('.unit', 'stands alone: a unit is confined as a whole, not by exe, name or user');
+    if (value.container !== undefined && Object.keys(value).length > 1) report('.container', 'stands alone: a container is protected as a whole, not by exe, name or user');
   },
 );
 

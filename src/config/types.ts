@@ -64,6 +64,8 @@ export interface MatchRule {
   user?: string;
   /** A systemd unit (`NAME.service`), confined as a whole from its start (alone in its rule). */
   unit?: string;
+  /** A Podman or Docker container by name or id, protected whenever it runs (alone in its rule). */
+  container?: string;
 }
 
 /** One protected app; it has `match`, `command` or both. */

@@ -3,7 +3,7 @@ import { findMatching, readStatus, watchExecs, type ExecWatcher, type MatchRule 
 import type { AppConfig } from '../config/index.js';
 import type { Supervisor } from '../supervisor/index.js';
 import { adoptInto, protectedPids } from './protect.js';
-import { ExecGuarding, unitGuard, type RuleGuard } from './exec-guarding.js';
+import { containerGuard, ExecGuarding, unitGuard, type RuleGuard } from './exec-guarding.js';
 
 /** How often /proc is scanned for new instances where kernel exec events are unavailable; the README gives the windows. */
 export const EXEC_POLL_MS = 100;
@@ -41,7 +41,8 @@ export class AutoAdopter {
   /** How each config rule is guarded now (for status and doctor). */
   ruleGuards(): RuleGuard[] {
     if (this.guarding) return this.guarding.states(this.apps);
-    return this.apps.filter((a) => a.match).map((a) => (a.match!.unit !== undefined ? unitGuard(a) : { app: a.name, guard: 'after-start', why: this.guardProblem }));
+    return this.apps.filter((a) => a.match).map((a) => (a.match!.unit !== undefined ? unitGuard(a) : a.match!.container !== undefined ? containerGuard(a)
+      : { app: a.name, guard: 'after-start', why: this.guardProblem }));
   }
 
   /** Follows the rules of a (re)loaded config: new rules start, removed rules stop. */
@@ -54,7 +55,8 @@ export class AutoAdopter {
       }
     }
     // A unit rule is its unit's business: its drop-in's ExecStartPre protects the group before the unit runs.
-    const wanted = new Map(apps.filter((a) => a.match && a.match.unit === undefined).map((a) => [a.name, a] as const));
+    // A container rule is followed through its runtime (container-adopt.ts).
+    const wanted = new Map(apps.filter((a) => a.match && a.match.unit === undefined && a.match.container === undefined).map((a) => [a.name, a] as const));
     for (const [name, w] of this.watchers) {
       if (wanted.get(name) && JSON.stringify(wanted.get(name)!.match) === w.key) continue;
       w.watcher.close();

@@ -4,6 +4,7 @@ import { cgroupRoot } from '../../cgroups/index.js';
 import { requireInterfaceName } from '../commands/tunnel-check.js';
 import { splitAllow } from '../config/allow.js';
 import { AllowNameWatch, configNames } from './allow-names.js';
+import { ContainerAdopter } from './container-adopt.js';
 import { splitFamilies } from '../config/index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, type Config, type TunnelConfig } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
@@ -70,6 +71,7 @@ export class Daemon {
   private adopter: AutoAdopter | undefined;
   private reconnector: Reconnector | undefined;
   private names: AllowNameWatch | undefined;
+  private containers: ContainerAdopter | undefined;
   private hooks: HookRunner | undefined;
   private saving: Promise<void> | undefined;
   private saveAgain = false;
@@ -154,6 +156,8 @@ export class Daemon {
     this.adopter = new AutoAdopter(this.sup, root);
     await this.adopter.armGuard();
     await this.adopter.sync(this.config.apps);
+    this.containers = new ContainerAdopter(this.sup, root);
+    await this.containers.sync(this.config.apps);
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();
     const configFile = configFileOf(this.opts.configFile);
@@ -168,6 +172,7 @@ export class Daemon {
       clearTimeout(this.idleTimer);
       this.stopWatching?.();
       this.adopter?.stop();
+      this.containers?.stop();
       await this.server?.close().catch(() => undefined);
       this.reconnector?.stop();
       this.names?.stop();
@@ -250,6 +255,7 @@ export class Daemon {
     }
     this.names?.watch(configNames(this.config));
     await this.adopter?.sync(this.config.apps);
+    await this.containers?.sync(this.config.apps);
     this.armHooks();
   }
 

@@ -20,6 +20,11 @@ export function unitGuard(a: AppConfig): RuleGuard {
   return { app: a.name, guard: 'unit', why: `${a.match!.unit} is protected by its drop-in's ExecStartPre before it starts (installed by \`ksapp setup\`)` };
 }
 
+/** A container rule's guard: none at exec; it is protected once its runtime reports it started (or the periodic check finds it). */
+export function containerGuard(a: AppConfig): RuleGuard {
+  return { app: a.name, guard: 'after-start', why: `container ${a.match!.container} is protected once its runtime reports its start: until then (the window is logged with each adoption) it runs unprotected` };
+}
+
 /** Where a staged process goes: its app (with where it came from), or back where it was. */
 export type StagedVerdict = { app: AppConfig; from: string } | { back: string } | undefined;
 
@@ -75,6 +80,7 @@ export class ExecGuarding {
   states(apps: readonly AppConfig[]): RuleGuard[] {
     return apps.filter((a) => a.match).map((a) => {
       if (a.match!.unit !== undefined) return unitGuard(a);
+      if (a.match!.container !== undefined) return containerGuard(a);
       const exe = a.match!.exe;
       if (exe === undefined) return { app: a.name, guard: 'after-start', why: 'the rule names no exe (only an exe can be guarded at exec)' } as const;
       const s = this.programs.state(exe);

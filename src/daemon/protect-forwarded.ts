@@ -73,7 +73,7 @@ const describe = (rules: readonly ForwardedRule[]): string =>
  * network is an app like any other: protected by its group.
  */
 export async function protectContainer(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred,
-  asGroup: (abs: string, name: string) => Promise<ProtectResult>): Promise<ProtectResult> {
+  asGroup: (abs: string, name: string) => Promise<ProtectResult>, origin: App['origin'] = 'adopted'): Promise<ProtectResult> {
   requireRootFor('a container', peer);
   const found: FoundContainer = await findContainer(r.container!);
   const name = r.name ?? uniqueName(defaultAppName(found.ref.name), (n) => sup.apps.has(n));
@@ -91,7 +91,7 @@ export async function protectContainer(sup: Supervisor, root: string, r: Protect
   const sources = await readContainerSources(found.pid, found.ref.name);
   await checkSources(sup, sources, `container ${found.ref.name}`);
   const app = await sup.addApp({
-    name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: 0, origin: 'adopted', inPlace: group,
+    name, onDrop: r.onDrop ?? 'freeze', allowLan: false, restart: false, uid: 0, origin, inPlace: group,
     forwarded: sources, container: found.ref, ...(r.tunnels ? { tunnels: r.tunnels } : {}),
   });
   await renewSources(sources);
