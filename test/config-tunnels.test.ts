@@ -188,7 +188,7 @@ describe('parseConfig: errors among tunnels, with their path and position', () =
 
   test('tunnels is a known top-level key; a near miss is suggested', () => {
     assert.equal(problem('tunnel:\nTunnels: []\n'), 'config.yaml:2:1: Tunnels is not a known key (did you mean "tunnels"?)');
-    assert.equal(problem('colour: blue\n'), 'config.yaml:1:1: colour is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow)');
+    assert.equal(problem('colour: blue\n'), 'config.yaml:1:1: colour is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow, gateway)');
   });
 });
 

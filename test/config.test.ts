@@ -56,6 +56,7 @@ describe('parseConfig: valid files', () => {
       apps: [{ name: 'qbittorrent', match: { exe: '/usr/bin/qbittorrent' }, onDrop: 'freeze', restart: false, allowLan: false, failback: true, at: 'config.yaml:13' }],
       hooks: [],
       allow: [],
+      gateway: [],
     };
     assert.deepEqual(parseConfig(DESIGN_EXAMPLE, 'config.yaml'), expected);
   });
@@ -70,6 +71,7 @@ describe('parseConfig: valid files', () => {
       apps: [],
       hooks: [],
       allow: [],
+      gateway: [],
     };
     for (const text of ['', '\n', '# nothing yet\n', '---\n', 'tunnel:\napps:\n']) assert.deepEqual(parseConfig(text), empty, JSON.stringify(text));
   });
@@ -136,7 +138,7 @@ describe('parseConfig: each error with its line and column', () => {
       'config.yaml:2:3: tunnel.interfase is not a known key (did you mean "interface"?)',
       'config.yaml:3:22: lan.range is not a known key (did you mean "ranges"?)',
       'config.yaml:5:30: apps[0].onDorp is not a known key (did you mean "onDrop"?)',
-      'config.yaml:6:1: extra is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow)',
+      'config.yaml:6:1: extra is not a known key (known keys: tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow, gateway)',
     ]);
     assert.equal(problem('cgroupparent: x\n'), 'config.yaml:1:1: cgroupparent is not a known key (did you mean "cgroupParent"?)');
   });
@@ -260,8 +262,8 @@ describe('parseConfig: each error with its line and column', () => {
       'config.yaml:1:9: tunnel must be a mapping (got a list)',
       'config.yaml:2:7: apps must be a list (got a mapping)',
     ]);
-    assert.equal(problem('- a\n- b\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow (got a list)');
-    assert.equal(problem('just text\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow (got "just text")');
+    assert.equal(problem('- a\n- b\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow, gateway (got a list)');
+    assert.equal(problem('just text\n'), 'config.yaml:1:1: the top level must be a mapping of tunnel, tunnels, lan, dns, cgroupParent, apps, hooks, allow, gateway (got "just text")');
   });
 
   test('YAML syntax errors and duplicate keys are reported with their position', () => {

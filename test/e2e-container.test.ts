@@ -43,7 +43,8 @@ after(async () => {
 /** A busybox loop: TCP over both families, UDP (a tftp request), DNS to the embedded resolver and to a hard-coded one. */
 function senderLoop(tag: string, l: Lab, withDns: boolean): string {
   const dns = withDns ? `nslookup ${tag}-dns.test >/dev/null 2>&1 & nslookup ${tag}-hard.test ${l.addr.internet4} >/dev/null 2>&1 & ` : '';
-  return `i=0; while :; do i=$((i+1)); echo "${tag} $i" | nc -w 1 ${l.addr.internet4} 7000; echo "${tag}6 $i" | nc -w 1 ${l.addr.internet6} 7000; ` +
+  // `timeout`: nc's -w bounds only the connect; a connection frozen mid-way may never end after the tunnel is back.
+  return `i=0; while :; do i=$((i+1)); echo "${tag} $i" | timeout 2 nc -w 1 ${l.addr.internet4} 7000; echo "${tag}6 $i" | timeout 2 nc -w 1 ${l.addr.internet6} 7000; ` +
     `timeout 1 tftp -g -r ${tag}u$i -l /tmp/a ${l.addr.internet4} 7000 >/dev/null 2>&1 & ${dns}sleep 0.2; done`;
 }
 

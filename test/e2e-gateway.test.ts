@@ -109,3 +109,22 @@ test('gateway: a LAN host reaches the internet only through the tunnel (IPv6 and
   }
   assert.deepEqual((await seen(t0)).leaked, [], 'over every fault: nothing by the client\'s address, in either family');
 });
+
+test('config gateway: held from a reload on, released when the entry goes', { skip, timeout: 60_000 }, async () => {
+  const l = lab!;
+  const tag = `kg${l.suffix}`;
+  const release = await ksappIn(l, ['release', `lan-lg${l.suffix}`]);
+  assert.equal(release.exitCode, 0, String(release.stderr));
+  const config = path.join(l.dir, 'gateway.yaml');
+  const write = (gateway: string[]): Promise<void> => writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
+    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ...gateway, ''].join('\n'));
+  await write(['gateway:', `  - { lan: lg${l.suffix}, hosts: [10.77.0.2], name: office }`]);
+  assert.ok(await waitUntil(async () => (await appIn(l, 'office'))?.origin === 'config', 10_000, 100), 'the config\'s gateway is held');
+  const t0 = Date.now() + 300;
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t0).some((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4), 10_000, 100), 'through the tunnel');
+  assert.deepEqual(ofTag(await l.received(), tag, t0).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => r.src).slice(0, 4), []);
+  await write([]);
+  assert.ok(await waitUntil(async () => (await appIn(l, 'office')) === undefined, 10_000, 100), 'released once the entry is gone');
+  const t1 = Date.now() + 300;
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t1).some((r) => l.origin(r.src) === 'client'), 10_000, 100), 'routed as before, by the client\'s address');
+});

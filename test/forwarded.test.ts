@@ -7,6 +7,7 @@ import { containerSources } from '../src/adopt/container-net.js';
 import { parseCommandLine } from '../src/cli/args.js';
 import { parseConfig } from '../src/config/index.js';
 import { containerRules, parseContainerEvent } from '../src/daemon/container-adopt.js';
+import { gatewayName } from '../src/daemon/gateways.js';
 import { containerGuard } from '../src/daemon/exec-guarding.js';
 import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
 import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.js';
@@ -106,4 +107,13 @@ test('container rules: the config takes `match: { container }` alone; runtime ev
     { action: 'start', name: 'qb', id: ID });
   assert.equal(parseContainerEvent('not json'), undefined);
   assert.match(containerGuard(c.apps[0]!).why ?? '', /protected once its runtime reports its start: until then .* it runs unprotected/);
+});
+
+test('config gateway: a LAN interface and its hosts, named lan-IFACE unless named; bad entries refused with their field', () => {
+  const c = parseConfig('gateway:\n  - { lan: eth1, hosts: [192.168.1.0/24, "AA:BB:CC:DD:EE:FF"] }\n  - { lan: br-lan, name: home }\n');
+  assert.deepEqual(c.gateway, [{ lan: 'eth1', hosts: ['192.168.1.0/24', 'AA:BB:CC:DD:EE:FF'] }, { lan: 'br-lan', hosts: [], name: 'home' }]);
+  assert.deepEqual(c.gateway.map(gatewayName), ['lan-eth1', 'home']);
+  assert.throws(() => parseConfig('gateway:\n  - { hosts: [10.0.0.0/8] }\n'), /gateway\[0\]\.lan is required|gateway\[0\] .*lan/);
+  assert.throws(() => parseConfig('gateway:\n  - { lan: eth1, hosts: [0.0.0.0/0] }\n'), /gateway\[0\]\.hosts\[0\] must be an address, a range with no host bits, or a MAC/);
+  assert.throws(() => parseConfig('gateway:\n  - { lan: "a/b" }\n'), /gateway\[0\]\.lan must be an interface name/);
 });

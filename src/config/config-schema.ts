@@ -2,12 +2,14 @@ import { appNameProblem } from '../app-name.js';
 import { containerRefProblem } from '../adopt/container.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { hostName } from './allow.js';
+import { isHostEntry } from './hosts.js';
+import { ifaceNameProblem } from '../iface-name.js';
 import { argv, type FieldsOf } from './fields.js';
 import { isPrivateRange, LAN_RANGES, parseCidr } from './ip.js';
 import { bool, cidr, duration, ipLiteral, list, matching, object, oneOf, str, type ScalarSchema, type Schema } from './schema.js';
 import { appTunnels, tunnel, tunnels } from './tunnel-schema.js';
 import { checkTunnels } from './tunnels.js';
-import type { AppConfig, Config, DnsConfig, HookConfig, LanConfig, MatchRule } from './types.js';
+import type { AppConfig, Config, DnsConfig, GatewayConfig, HookConfig, LanConfig, MatchRule } from './types.js';
 import { DEFAULT_CGROUP_PARENT, DEFAULT_HOOK_TIMEOUT_MS, HOOK_EVENTS, ON_DROP_VALUES } from './types.js';
 
 // Each segment starts with a letter, digit or "_": no "..", no hidden or empty segments, no leading "/".
@@ -105,6 +107,13 @@ const hooks = list(object({
   timeout: { schema: duration, default: DEFAULT_HOOK_TIMEOUT_MS },
 } satisfies FieldsOf<HookConfig>));
 
+const gateway = list(object({
+  lan: { schema: str((s) => ifaceNameProblem(s)), required: true },
+  hosts: { schema: list(str((s) => (isHostEntry(s.toLowerCase()) ? undefined : `must be an address, a range with no host bits, or a MAC (got ${JSON.stringify(s)})`))), default: [] },
+  name: { schema: str(appNameProblem) },
+  tunnel: { schema: appTunnels },
+} satisfies FieldsOf<GatewayConfig>));
+
 /** The schema of the whole config file (design.md, section "Config file"). */
 export const configSchema: Schema = object({
   // Neither has a default: which one names the primary is decided after validation (tunnels.ts, primaryFirst).
@@ -119,4 +128,5 @@ export const configSchema: Schema = object({
   apps: { schema: apps, default: [] },
   hooks: { schema: hooks, default: [] },
   allow: { schema: allowList, default: [] },
+  gateway: { schema: gateway, default: [] },
 } satisfies FieldsOf<Config>, checkTunnels);

@@ -124,6 +124,18 @@ export interface Config {
   hooks: HookConfig[];
   /** Address ranges every protected app may reach directly, outside the tunnel, also while it is down (not DNS). */
   allow: string[];
+  /** LAN hosts this machine routes for, confined to the tunnel (`ksapp gateway`). */
+  gateway: GatewayConfig[];
+}
+
+/** One LAN a router-level kill switch holds: its interface and hosts (all of the interface's when none are listed). */
+export interface GatewayConfig {
+  lan: string;
+  /** Addresses, ranges or MACs; empty: every host on the interface. */
+  hosts: string[];
+  /** The app name it is shown under; `lan-IFACE` by default. */
+  name?: string;
+  tunnel?: string[];
 }
 
 /** Where the daemon looks for its config when neither --config nor KSAPP_CONFIG is given. */

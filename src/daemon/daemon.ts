@@ -5,6 +5,7 @@ import { requireInterfaceName } from '../commands/tunnel-check.js';
 import { splitAllow } from '../config/allow.js';
 import { AllowNameWatch, configNames } from './allow-names.js';
 import { ContainerAdopter } from './container-adopt.js';
+import { applyGateways } from './gateways.js';
 import { splitFamilies } from '../config/index.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_HOLD_DOWN_MS, DEFAULT_MAX_HOLD_DOWN_MS, type Config, type TunnelConfig } from '../config/index.js';
 import { IpcServer } from '../ipc/server.js';
@@ -158,6 +159,7 @@ export class Daemon {
     await this.adopter.sync(this.config.apps);
     this.containers = new ContainerAdopter(this.sup, root);
     await this.containers.sync(this.config.apps);
+    await applyGateways(this.sup, root, this.config.gateway, (detail) => this.sup.record({ type: 'config-error', detail }));
     this.server = new IpcServer(this.opts.socketPath, handler);
     await this.server.listen();
     const configFile = configFileOf(this.opts.configFile);
@@ -256,6 +258,7 @@ export class Daemon {
     this.names?.watch(configNames(this.config));
     await this.adopter?.sync(this.config.apps);
     await this.containers?.sync(this.config.apps);
+    await applyGateways(this.sup, this.sup.options.cgroupRoot, this.config.gateway, (detail) => this.sup.record({ type: 'config-error', detail }));
     this.armHooks();
   }
 

@@ -145,7 +145,7 @@ async function protectSharing(sup: Supervisor, app: App, pid: number, root: stri
  * With the VM's group (--cgroup, --unit) the kill switch acts on it; without,
  * the interface is blocked while the tunnel is down.
  */
-export async function protectIface(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred): Promise<ProtectResult> {
+export async function protectIface(sup: Supervisor, root: string, r: ProtectRequest, peer: PeerCred, origin: App['origin'] = 'adopted'): Promise<ProtectResult> {
   requireRootFor('an interface', peer);
   const iface = r.iface!;
   const bad = ifaceNameProblem(iface);
@@ -162,7 +162,7 @@ export async function protectIface(sup: Supervisor, root: string, r: ProtectRequ
   await checkOverlap(sup, sources[0]!);
   const name = r.name ?? uniqueName(defaultAppName(iface), (n) => sup.apps.has(n));
   const app = await sup.addApp({
-    name, onDrop: group === undefined ? 'block' : (r.onDrop ?? 'freeze'), allowLan: false, restart: false, uid: 0, origin: 'adopted',
+    name, onDrop: group === undefined ? 'block' : (r.onDrop ?? 'freeze'), allowLan: false, restart: false, uid: 0, origin,
     ...(group !== undefined ? { inPlace: group } : {}), forwarded: sources, ...(r.tunnels ? { tunnels: r.tunnels } : {}),
   });
   await renewSources(sources);

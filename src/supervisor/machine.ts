@@ -1,5 +1,5 @@
 import { allowEntries, isEmptyAllow } from '../config/allow.js';
-import { MAX_APP_ID, tableFor } from '../firewall/policy.js';
+import { markFor, MAX_APP_ID, tableFor } from '../firewall/policy.js';
 import { appsUsing, mergeAnswer, sameAddresses, sameResolved } from './allow-names.js';
 import { nextAppId } from './app.js';
 import type { App } from './app.js';
@@ -69,7 +69,9 @@ export function step(world: World, input: Input): Step {
     case 'remove': {
       const app = world.apps.get(input.name);
       if (!app) return unchanged(world);
-      return { world: without(world, app.name), actions: [{ type: 'drop-group', app }, { type: 'sync' }, log('app-removed', undefined, app.name)] };
+      // Traffic routed for others keeps its tunnel NAT and mark per connection: released, its flows start afresh by the main table.
+      const flows: Action[] = app.forwarded?.length ? [{ type: 'forget-flows', marks: [markFor(app.id, world.tunnels.get(app.rides)?.slot ?? 0)] }] : [];
+      return { world: without(world, app.name), actions: [{ type: 'drop-group', app }, { type: 'sync' }, ...flows, log('app-removed', undefined, app.name)] };
     }
     case 'settings': {
       const next = { ...world, dns: input.dns ?? world.dns, lan: input.lan ?? world.lan, ...(input.allow ? { allow: input.allow } : {}) };
