@@ -79,6 +79,7 @@ test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; froze
   assert.ok(joinedApp, 'the container sharing its network is an app of its own');
   const app = await appIn(l, 'guarded');
   assert.equal(app?.container?.id, guarded.id);
+  assert.equal(app?.kind, 'container');
   assert.equal(app?.cgroup, guarded.cgroupPath);
 
   const seen = async (from: number) => {

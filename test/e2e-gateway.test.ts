@@ -77,6 +77,7 @@ test('gateway: a LAN host reaches the internet only through the tunnel (IPv6 and
   const t0 = Date.now() + 500;
   const app = await appIn(l, `lan-lg${l.suffix}`);
   assert.equal(app?.policy, 'block');
+  assert.equal(app?.kind, 'lan');
   assert.deepEqual(app?.forwarded?.[0]?.v4, ['10.77.0.2/32']);
 
   const seen = async (from: number) => {

@@ -66,6 +66,8 @@ test('apps table: 80 columns keep every required column; wider terminals add the
   assert.ok(at120.some((c) => c.key === 'packetRate') && at120.some((c) => c.key === 'dropRate'));
   assert.ok(width(at120) <= 120);
   assert.equal(appCells(app('a', { state: 'needs-restart' }), undefined).state, '↻ needs-restart');
+  assert.equal(appCells(app('qb', { kind: 'container' }), undefined).name, 'qb ‹container›', 'a forwarded source says what it is');
+  assert.equal(appCells(app('qb', { kind: 'process' }), undefined).name, 'qb');
   assert.equal(fit('transmission-daemon', 8), 'transmi…');
   assert.equal(fit('42', 5, 'right'), '   42');
 });

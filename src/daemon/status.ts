@@ -61,6 +61,14 @@ function directOf(a: App, i: StatusInputs): Pick<AppStatus, 'allow' | 'allowName
   return { allow: entries, ...(names.length ? { allowNames: names } : {}) };
 }
 
+/** What an app is, for people (pure): LAN hosts are named by address or MAC, an interface by itself. */
+function kindOf(a: App): NonNullable<AppStatus['kind']> {
+  if (a.container) return 'container';
+  const f = a.forwarded?.[0];
+  if (!f) return 'process';
+  return f.v4.length || f.v6.length || f.macs?.length ? 'lan' : 'interface';
+}
+
 /** Builds the status object `ksapp status --json` prints (pure apart from the user-name lookup). */
 export function buildStatus(i: StatusInputs): Status {
   const tunnel = tunnelStatus(i.tunnel.iface, i.tunnel, i.monitor, i.lastReactionMs);
@@ -72,7 +80,7 @@ export function buildStatus(i: StatusInputs): Status {
       packets: { tunnel: c?.tunnel ?? 0, dropped: c?.dropped ?? 0 }, bytes: { tunnel: c?.tunnelBytes ?? 0 },
       uid: a.uid, user: userName(a.uid), allowLan: a.allowLan, restart: a.restart, origin: a.origin,
       since: new Date(a.addedAt).toISOString(), tunnel: a.rides, tunnels: [...a.tunnels], ...directOf(a, i),
-      ...(a.container ? { container: a.container } : {}), ...(a.forwarded?.length ? { forwarded: a.forwarded } : {}),
+      kind: kindOf(a), ...(a.container ? { container: a.container } : {}), ...(a.forwarded?.length ? { forwarded: a.forwarded } : {}),
     };
   });
   // With one tunnel, `tunnel` says it all; with several, each one with the apps riding it.

@@ -50,6 +50,8 @@ export interface AppStatus {
   readonly since: string;
   /** Address ranges and host names it may reach directly, outside the tunnel (the config's `allow` and its own); absent when none. */
   readonly allow?: readonly string[];
+  /** What it is: processes, a container, everything routed in from an interface, or LAN hosts (absent in older daemons). */
+  readonly kind?: 'process' | 'container' | 'interface' | 'lan';
   /** The container it is (`protect --container`), and the traffic this host routes for it: where it comes in, from which addresses or MACs. */
   readonly container?: { readonly runtime: string; readonly id: string; readonly name: string };
   readonly forwarded?: ReadonlyArray<{ readonly iface: string; readonly v4: readonly string[]; readonly v6: readonly string[]; readonly macs?: readonly string[] }>;

@@ -57,7 +57,8 @@ export function appColumns(total: number): Column[] {
 export function appCells(app: AppStatus, rates: AppRates | undefined): Record<ColumnKey, string> {
   const look = appStateLook(app.state);
   return {
-    name: app.name,
+    // Traffic routed for others is marked by what it is: a container, an interface, LAN hosts.
+    name: app.kind && app.kind !== 'process' ? `${app.name} ‹${app.kind}›` : app.name,
     state: `${look.symbol} ${look.label}`,
     policy: app.policy,
     user: app.user || String(app.uid),
