@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { execa } from 'execa';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { createLab, type Lab, type Received } from '../src/lab/index.js';
@@ -167,4 +168,30 @@ test('config match: { container }: protected when found running, and again when 
   const t0 = Date.now();
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t0).some((r) => r.proto === 'tcp' && r.src === l.addr.vpnPublic4), 15_000, 200), 'through the tunnel');
   assert.deepEqual(ofTag(await l.received(), tag).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => r.src).slice(0, 5), [], 'never by the client\'s address');
+});
+
+test('protect --container: a published port answers through the tunnel only; a container on the host\'s network is protected as an app', { skip, timeout: 90_000 }, async () => {
+  const l = lab!;
+  const rootfs = path.join(l.dir, 'rootfs');
+  const server = await runContainer(env!, { name: 'server', rootfs, publish: ['8080:80'], cmd: ['/bin/nc', '-ll', '-p', '80', '-e', '/bin/hostname'] });
+  const ask = async (ns: string, addr: string): Promise<string> =>
+    (await execa('nsenter', [`--net=/run/netns/${ns}`, '--', 'busybox', 'nc', '-w', '2', addr, '8080'], { reject: false, stdin: 'ignore', timeout: 5000 })).stdout.trim();
+  // Before: the port answers whoever asks, from the internet by the client's own address too (the positive control).
+  assert.ok(await waitUntil(async () => (await ask(l.ns.internet, l.addr.client4)) !== '', 10_000, 200), 'published, and reachable from outside');
+  const podmanEnv = { env: { KSAPP_PODMAN: wrapper, KSAPP_DOCKER: '/nonexistent/docker' } };
+  const res = await ksappIn(l, ['protect', '--container', server.name, '--name', 'server'], podmanEnv);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  const droppedBefore = (await appIn(l, 'server'))?.packets.dropped ?? 0;
+  assert.equal(await ask(l.ns.internet, l.addr.client4), '', 'no longer from outside the tunnel');
+  // Dropped as it comes in (its replies would have gone into the tunnel anyway), and counted as the container's.
+  assert.ok(await waitUntil(async () => ((await appIn(l, 'server'))?.packets.dropped ?? 0) > droppedBefore, 3000, 100), 'the connection attempt was dropped and counted');
+  assert.notEqual(await ask(l.ns.vpn, l.tunnel.client4), '', 'through the tunnel, it answers');
+
+  const host = await runContainer(env!, { name: 'hostnet', rootfs, network: 'host', cmd: ['/bin/sleep', '600'] });
+  const hostRes = await ksappIn(l, ['protect', '--container', host.name, '--name', 'hostnet'], podmanEnv);
+  assert.equal(hostRes.exitCode, 0, String(hostRes.stderr));
+  assert.match(String(hostRes.stdout), /uses the host's network: protected as an app, by its group/);
+  const app = await appIn(l, 'hostnet');
+  assert.equal(app?.cgroup, host.cgroupPath);
+  assert.equal(app?.kind, 'process', 'its sockets are this host\'s: the cgroup match holds them');
 });
