@@ -129,3 +129,26 @@ test('config gateway: held from a reload on, released when the entry goes', { sk
   const t1 = Date.now() + 300;
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t1).some((r) => l.origin(r.src) === 'client'), 10_000, 100), 'routed as before, by the client\'s address');
 });
+
+test('protect --iface: everything routed in from an interface (a VM\'s tap), blocked on tunnel loss without a group to freeze', { skip, timeout: 60_000 }, async () => {
+  const l = lab!;
+  const tag = `kg${l.suffix}`;
+  const res = await ksappIn(l, ['protect', '--iface', `lg${l.suffix}`, '--name', 'vm']);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  assert.match(String(res.stdout), /everything on lg\w+: blocked while the tunnel is down \(no group to freeze\)/);
+  assert.equal((await appIn(l, 'vm'))?.kind, 'interface');
+  const t0 = Date.now() + 300;
+  const seen = async (from: number) => ofTag(await l.received(), tag, from);
+  assert.ok(await waitUntil(async () => { const r = await seen(t0); return r.some((x) => x.src === l.addr.vpnPublic4) && r.some((x) => x.src === l.addr.vpnPublic6); }, 10_000, 100), 'both families through the tunnel');
+  const fault = faultById('tunnel-deleted');
+  await fault.inject(l);
+  try {
+    assert.ok(await waitUntil(async () => (await appIn(l, 'vm'))?.state === 'blocked', 15_000, 100), 'blocked');
+    await new Promise((r) => setTimeout(r, 1000)); // a second of the VM sending into the block
+  } finally {
+    await fault.repair(l);
+  }
+  assert.ok(await waitUntil(async () => (await appIn(l, 'vm'))?.state === 'running', 30_000, 100), 'unblocked');
+  assert.deepEqual((await seen(t0)).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src}`).slice(0, 4), [], 'nothing by the client\'s address');
+  assert.equal((await ksappIn(l, ['release', 'vm'])).exitCode, 0);
+});
