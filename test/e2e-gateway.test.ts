@@ -65,13 +65,13 @@ test('gateway: a LAN host reaches the internet only through the tunnel (IPv6 and
   daemon = ksappIn(l, ['daemon', '--foreground', '--config', config]);
   assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
 
-  const bad = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--hosts', '10.66.0.0/24']);
+  const bad = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--host', '10.66.0.0/24']);
   assert.equal(bad.exitCode, 2);
   assert.match(String(bad.stderr), /LAN range 10\.66\.0\.0\/24 overlaps the tunnel .*'s own/);
   const missing = await ksappIn(l, ['gateway', '--lan', 'nosuch0']);
   assert.match(String(missing.stderr), /no interface named nosuch0/);
 
-  const res = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--hosts', '10.77.0.2']);
+  const res = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--host', '10.77.0.2']);
   assert.equal(res.exitCode, 0, String(res.stderr));
   assert.match(String(res.stdout), /10\.77\.0\.2\/32 on lg\w+ \(and all IPv6 from it\)/);
   const t0 = Date.now() + 500;

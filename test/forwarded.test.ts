@@ -65,10 +65,10 @@ test('command line and requests: --container, --iface with its VM\'s group, gate
   assert.ok(vm.kind === 'protect' && vm.onDrop === 'freeze' && vm.unit === 'vm.service');
   assert.throws(() => parseCommandLine(['protect', '--container', 'qb', '--pid', '4']), /exactly one of/);
   assert.throws(() => parseCommandLine(['protect', '--iface', 'a/b']), /--iface must be an interface name/);
-  const g = parseCommandLine(['gateway', '--lan', 'eth1', '--hosts', '192.168.1.0/24, AA:BB:CC:DD:EE:FF']);
+  const g = parseCommandLine(['gateway', '--lan', 'eth1', '--host', '192.168.1.0/24', '--host', 'AA:BB:CC:DD:EE:FF']);
   assert.ok(g.kind === 'gateway' && g.name === 'lan-eth1' && g.hosts.join() === '192.168.1.0/24,aa:bb:cc:dd:ee:ff');
   assert.throws(() => parseCommandLine(['gateway']), /--lan IFACE is required/);
-  assert.throws(() => parseCommandLine(['gateway', '--lan', 'eth1', '--hosts', '0.0.0.0/0']), /not an address, a range with no host bits, or a MAC/);
+  assert.throws(() => parseCommandLine(['gateway', '--lan', 'eth1', '--host', '0.0.0.0/0']), /not an address, a range with no host bits, or a MAC/);
   assert.deepEqual(parseRequest(JSON.stringify({ id: 1, op: 'protect', iface: 'eth1', hosts: ['10.0.0.0/8'] })), { id: 1, op: 'protect', iface: 'eth1', hosts: ['10.0.0.0/8'] });
   for (const bad of [{ container: 'qb', pid: 3 }, { hosts: ['10.0.0.0/8'] }, { iface: 'eth1', hosts: ['nope'] }, { iface: 'eth1', hosts: Array(300).fill('10.0.0.1') }, { container: 7 }]) {
     assert.throws(() => parseRequest(JSON.stringify({ id: 1, op: 'protect', ...bad })), /protect:/, JSON.stringify(bad).slice(0, 60));
@@ -116,4 +116,10 @@ test('config gateway: a LAN interface and its hosts, named lan-IFACE unless name
   assert.throws(() => parseConfig('gateway:\n  - { hosts: [10.0.0.0/8] }\n'), /gateway\[0\]\.lan is required|gateway\[0\] .*lan/);
   assert.throws(() => parseConfig('gateway:\n  - { lan: eth1, hosts: [0.0.0.0/0] }\n'), /gateway\[0\]\.hosts\[0\] must be an address, a range with no host bits, or a MAC/);
   assert.throws(() => parseConfig('gateway:\n  - { lan: "a/b" }\n'), /gateway\[0\]\.lan must be an interface name/);
+});
+
+test('config gateway: one mapping stands for a list of one, as the design\'s example writes it', () => {
+  const c = parseConfig('gateway: { lan: eth1, hosts: [192.168.50.0/24] }\n');
+  assert.deepEqual(c.gateway, [{ lan: 'eth1', hosts: ['192.168.50.0/24'] }]);
+  assert.throws(() => parseConfig('gateway: eth1\n'), /gateway must be a mapping or a list of them/);
 });

@@ -73,7 +73,7 @@ test('choices come from the table: --on-drop offers exactly its policies in ever
 });
 
 test('every option of the table parses, hidden ones too, and hidden ones are advertised nowhere', () => {
-  const sample: Record<string, string> = { dns: '10.0.0.1', pid: '5', tunnel: 'wg0', unit: 'a.service', name: 'app', 'on-drop': 'kill', iface: 'tap0', container: 'c1', lan: 'eth1', hosts: '10.0.0.0/8' };
+  const sample: Record<string, string> = { dns: '10.0.0.1', pid: '5', tunnel: 'wg0', unit: 'a.service', name: 'app', 'on-drop': 'kill', iface: 'tap0', container: 'c1', lan: 'eth1', host: '10.0.0.0/8' };
   const operands = (cmd: CommandSpec): { before: string[]; after: string[] } => ({
     before: cmd.operands === 'NAME' ? ['app'] : [],
     after: cmd.operands?.startsWith('--') ? ['--', 'true'] : [],
@@ -81,8 +81,8 @@ test('every option of the table parses, hidden ones too, and hidden ones are adv
   for (const cmd of COMMANDS) {
     for (const o of cmd.options) {
       const value = o.value === undefined ? [] : [o.choices?.[0] ?? sample[o.name] ?? '/tmp/x'];
-      const target = cmd.oneOf && !cmd.oneOf.includes(o.name) ? (o.name === 'persist' ? ['--unit', 'a.service'] : ['--pid', '5'])
-        : cmd.name === 'gateway' && o.name !== 'lan' ? ['--lan', 'eth1'] : [];
+      const target = cmd.name === 'gateway' ? (o.name === 'lan' ? [] : ['--lan', 'eth1'])
+        : cmd.oneOf && !cmd.oneOf.includes(o.name) ? (o.name === 'persist' ? ['--unit', 'a.service'] : ['--pid', '5']) : [];
       const { before, after } = operands(cmd);
       const argv = [cmd.name, ...before, ...target, `--${o.name}`, ...value, ...after];
       assert.equal(parseCommandLine(argv).kind, cmd.name, argv.join(' '));

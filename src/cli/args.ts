@@ -110,8 +110,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (lan === undefined) throw new UsageError('gateway: --lan IFACE is required', 'name the LAN interface the hosts send on, e.g. --lan eth1');
       const lanProblem = ifaceNameProblem(lan);
       if (lanProblem) throw new UsageError(`gateway: --lan ${lanProblem}`);
-      const hosts = (str('hosts') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
-      for (const h of hosts) if (!isHostEntry(h)) throw new UsageError(`gateway: --hosts entry "${h}" is not an address, a range with no host bits, or a MAC`, 'e.g. --hosts 192.168.1.0/24,fd00:1::/64,aa:bb:cc:dd:ee:ff');
+      const hosts = ((v.host as string[] | undefined) ?? []).map((h) => h.trim().toLowerCase());
+      for (const h of hosts) if (!isHostEntry(h)) throw new UsageError(`gateway: --host "${h}" is not an address, a range with no host bits, or a MAC`, 'e.g. --host 192.168.1.0/24 --host fd00:1::/64 --host aa:bb:cc:dd:ee:ff');
       return { ...global, kind, lan, hosts, name: appName(kind, str('name') ?? `lan-${lan.replace(/[^A-Za-z0-9_-]/g, '-')}`), ...tunnelList(str('tunnel')) };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {

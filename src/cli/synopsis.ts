@@ -33,7 +33,9 @@ export function synopsisParts(cmd: CommandSpec): SynopsisPart[] {
 export function plainPart(part: SynopsisPart): string {
   switch (part.kind) {
     case 'operand': return part.text;
-    case 'oneOf': return `(${part.alternatives.map((alt) => alt.map(plainPart).join(' ')).join(' | ')})`;
+    // A choice of one is a required option: no parentheses.
+    case 'oneOf': return part.alternatives.length === 1 ? part.alternatives[0]!.map(plainPart).join(' ')
+      : `(${part.alternatives.map((alt) => alt.map(plainPart).join(' ')).join(' | ')})`;
     case 'option': {
       const text = optionText(part.option);
       return part.optional ? `[${text}]${part.option.multiple ? '...' : ''}` : text;

@@ -110,9 +110,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'gateway', summary: 'router-level kill switch: LAN hosts routed by this machine reach the internet only through the tunnel, blocked when it fails',
+    oneOf: ['lan'],
     options: [
       { name: 'lan', value: 'IFACE', help: 'the LAN interface the hosts send on (required)' },
-      { name: 'hosts', value: 'LIST', help: 'comma-separated addresses, ranges or MACs (default: every host on the LAN interface)' },
+      { name: 'host', value: 'ADDR|CIDR|MAC', multiple: true, help: 'a LAN host by address, range or MAC (repeatable; default: every host on the LAN interface)' },
       name, tunnel,
     ],
   },

@@ -26,7 +26,7 @@ export function wrapWords(first: string, words: readonly string[], indent: strin
 export function usageLines(cmd: CommandSpec): string[] {
   const head = `  ksapp ${cmd.name}`;
   // A long choice of alternatives breaks between them, never inside one.
-  const words = synopsisParts(cmd).flatMap((p) => (p.kind !== 'oneOf' ? [plainPart(p)]
+  const words = synopsisParts(cmd).flatMap((p) => (p.kind !== 'oneOf' || p.alternatives.length === 1 ? [plainPart(p)]
     : p.alternatives.map((alt, i, all) => `${i === 0 ? '(' : '| '}${alt.map(plainPart).join(' ')}${i === all.length - 1 ? ')' : ''}`)));
   return [...wrapWords(head, words, ' '.repeat(head.length + 1)), ...wrapWords('      ', cmd.summary.split(' '), '      ')];
 }

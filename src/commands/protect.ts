@@ -57,7 +57,7 @@ export async function protectCommand(cmd: ProtectCommand): Promise<number> {
   }
 }
 
-/** `ksapp gateway --lan IFACE [--hosts LIST]`: the LAN hosts' routed traffic, confined like an app's, blocked while the tunnel is down. */
+/** `ksapp gateway --lan IFACE [--host ADDR|CIDR|MAC]...`: the LAN hosts' routed traffic, confined like an app's, blocked while the tunnel is down. */
 export async function gatewayCommand(cmd: Extract<Command, { kind: 'gateway' }>): Promise<number> {
   requireRoot('gateway');
   const client = await connectOrStart({ socketPath: socketPathFrom(cmd.socket), configFile: cmd.config, tunnel: undefined, dns: [] });

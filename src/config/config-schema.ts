@@ -112,7 +112,7 @@ const gateway = list(object({
   hosts: { schema: list(str((s) => (isHostEntry(s.toLowerCase()) ? undefined : `must be an address, a range with no host bits, or a MAC (got ${JSON.stringify(s)})`))), default: [] },
   name: { schema: str(appNameProblem) },
   tunnel: { schema: appTunnels },
-} satisfies FieldsOf<GatewayConfig>));
+} satisfies FieldsOf<GatewayConfig>), { single: true });
 
 /** The schema of the whole config file (design.md, section "Config file"). */
 export const configSchema: Schema = object({

@@ -37,7 +37,7 @@ export interface ListSchema {
   kind: 'list';
   items: Schema;
   minItems?: number;
-  /** A lone scalar item stands for a list of one (`tunnel: wg0` for `tunnel: [wg0]`). */
+  /** A lone item stands for a list of one (`tunnel: wg0` for `tunnel: [wg0]`; a lone mapping for a list of mappings). */
   single?: boolean;
   check?: (value: unknown[], report: Report) => void;
 }

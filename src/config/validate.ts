@@ -100,8 +100,13 @@ function walkList(node: unknown, schema: ListSchema, path: string, offset: numbe
     const item = walk(node, single, path, offset, ctx);
     return item === INVALID ? INVALID : [item];
   }
+  // A lone mapping stands for a list of one (`gateway: { lan: eth1 }`).
+  if (schema.single === true && schema.items.kind === 'object' && isMap(node)) {
+    const item = walk(node, schema.items, path, offset, ctx);
+    return item === INVALID ? INVALID : [item];
+  }
   if (!isSeq(node)) {
-    const what = single === undefined ? 'a list' : `${single.expected} or a list of them`;
+    const what = single === undefined ? (schema.single === true ? 'a mapping or a list of them' : 'a list') : `${single.expected} or a list of them`;
     issue(ctx, path, offset, `must be ${what} (got ${describe(node)})`);
     return INVALID;
   }
