@@ -12,7 +12,7 @@ import { CLI_PATH } from '../src/demo/ksapp-process.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { createLab, fixturePath, type Lab } from '../src/lab/index.js';
-import { ksappIn, labSocket, removeTestGroups } from './helpers/ksapp.js';
+import { ksappIn, labConfig, labSocket, removeTestGroups } from './helpers/ksapp.js';
 import { appIn, seenIn, statusIn, tagIn } from './helpers/lab-view.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
@@ -54,9 +54,7 @@ test('allow: a host name is resolved, reached directly also while blocked, renew
   await lab.serveNames({ [NAME]: { a: [lab.addr.internet4], ttl: TTL_S } });
   const resolvConf = path.join(lab.dir, 'resolv.conf');
   await writeFile(resolvConf, `nameserver ${lab.addr.internet4}\n`);
-  const config = path.join(lab.dir, 'allow-names.yaml');
-  await writeFile(config, ['tunnel:', `  interface: ${lab.tunnel.clientIface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${lab.tunnel.server4}] }`, `cgroupParent: ksapp-t-${lab.suffix}`, `allow: [${NAME}]`, ''].join('\n'));
+  const config = await labConfig(lab, 'allow-names', { probe: true, extra: [`allow: [${NAME}]`] });
   daemon = daemonWithResolver(config, resolvConf);
   assert.ok(await waitUntil(async () => (await statusIn(lab).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
   const tag = tagIn(lab, 'an');
@@ -112,12 +110,11 @@ test('allow: a host name is resolved, reached directly also while blocked, renew
 
 test('allow: a reload gives a running config app its entry\'s new allowlist, and takes it away again', { skip, timeout: 60_000 }, async () => {
   assert.ok(daemon, 'the daemon of the test before');
-  const config = path.join(lab.dir, 'allow-names.yaml');
   const tag = tagIn(lab, 'cf');
-  const write = (own: string): Promise<void> => writeFile(config, ['tunnel:', `  interface: ${lab.tunnel.clientIface}`, `  probe: { address: ${lab.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${lab.tunnel.server4}] }`, `cgroupParent: ksapp-t-${lab.suffix}`,
-    'apps:', '  - name: cf', `    command: [${process.execPath}, ${fixturePath('sender.mjs')}, --tag, ${tag}, --to6, ${lab.addr.internet6}, --interval, '30']`,
-    ...(own ? [`    allow: [${own}]`] : []), ''].join('\n'));
+  const write = async (own: string): Promise<void> => {
+    await labConfig(lab, 'allow-names', { probe: true, extra: ['apps:', '  - name: cf',
+      `    command: [${process.execPath}, ${fixturePath('sender.mjs')}, --tag, ${tag}, --to6, ${lab.addr.internet6}, --interval, '30']`, ...(own ? [`    allow: [${own}]`] : [])] });
+  };
   const v6 = async (from: number): Promise<{ direct: number; tunnel: number }> => {
     const recs = (await lab.received()).filter((r) => r.t >= from && r.tag.includes(tag));
     return { direct: recs.filter((r) => r.src === lab.addr.client6).length, tunnel: recs.filter((r) => r.src === lab.addr.vpnPublic6).length };

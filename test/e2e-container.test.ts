@@ -4,15 +4,16 @@
 // down and silently killed, and each time the container is frozen and nothing of it leaves by the
 // client's own address, while an unprotected container keeps working (the positive control).
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
-import { createLab, type Lab, type Received } from '../src/lab/index.js';
+import { createLab, type Lab } from '../src/lab/index.js';
 import { busyboxRootfs, podmanAvailable, podmanWrapper, runContainer, startPodman, type PodmanContainer, type PodmanEnv } from '../src/lab/podman.js';
-import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { ofTag, senderLoop } from './helpers/container-sender.js';
+import { ksappIn, labConfig, removeTestGroups } from './helpers/ksapp.js';
 import { appIn, statusIn } from './helpers/lab-view.js';
 
 const reason = process.getuid?.() !== 0 ? 'needs root' : await podmanAvailable();
@@ -41,32 +42,21 @@ after(async () => {
   if (failed) throw new Error(`${failed.message}: ${String((failed.cause as Error | undefined)?.message ?? failed.cause)}`);
 });
 
-/** A busybox loop: TCP over both families, UDP (a tftp request), DNS to the embedded resolver and to a hard-coded one. */
-function senderLoop(tag: string, l: Lab, withDns: boolean): string {
-  const dns = withDns ? `nslookup ${tag}-dns.test >/dev/null 2>&1 & nslookup ${tag}-hard.test ${l.addr.internet4} >/dev/null 2>&1 & ` : '';
-  // `timeout`: nc's -w bounds only the connect; a connection frozen mid-way may never end after the tunnel is back.
-  return `i=0; while :; do i=$((i+1)); echo "${tag} $i" | timeout 2 nc -w 1 ${l.addr.internet4} 7000; echo "${tag}6 $i" | timeout 2 nc -w 1 ${l.addr.internet6} 7000; ` +
-    `timeout 1 tftp -g -r ${tag}u$i -l /tmp/a ${l.addr.internet4} 7000 >/dev/null 2>&1 & ${dns}sleep 0.2; done`;
-}
-
-const ofTag = (records: readonly Received[], tag: string, from = 0): Received[] => records.filter((r) => r.t >= from && r.tag.includes(tag));
 
 test('protect --container: TCP, UDP, IPv6 and DNS only through the tunnel; frozen on every fault, nothing by the client\'s address', { skip, timeout: 180_000 }, async () => {
   const l = lab!;
   const rootfs = await busyboxRootfs(path.join(l.dir, 'rootfs'));
   const tag = `kp${l.suffix}`;
   const control = `ku${l.suffix}`;
-  guarded = await runContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l, true)] });
-  await runContainer(env!, { name: 'control', rootfs, cmd: ['/bin/sh', '-c', senderLoop(control, l, false)] });
+  guarded = await runContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l, { dns: true, udp: true })] });
+  await runContainer(env!, { name: 'control', rootfs, cmd: ['/bin/sh', '-c', senderLoop(control, l, { udp: true })] });
   // A container in the guarded one's network namespace (as in a pod, or a VPN-sidecar setup): its traffic is the guarded one's.
   const joinedTag = `kj${l.suffix}`;
-  const joined = await runContainer(env!, { name: 'joined', rootfs, network: 'container:guarded', cmd: ['/bin/sh', '-c', senderLoop(joinedTag, l, false)] });
+  const joined = await runContainer(env!, { name: 'joined', rootfs, network: 'container:guarded', cmd: ['/bin/sh', '-c', senderLoop(joinedTag, l)] });
   // Before: both leave by the client's address (netavark's masquerade), the embedded resolver forwards from it too: a leak would show.
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'dns'), 15_000, 200), 'seen unprotected first');
 
-  const config = path.join(l.dir, 'container.yaml');
-  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ''].join('\n'));
+  const config = await labConfig(l, 'container', { probe: true });
   const podmanEnv = { env: { KSAPP_PODMAN: wrapper, KSAPP_DOCKER: '/nonexistent/docker' } };
   daemon = ksappIn(l, ['daemon', '--foreground', '--config', config], podmanEnv);
   assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
@@ -146,12 +136,9 @@ test('config match: { container }: protected when found running, and again when 
   const rootfs = path.join(l.dir, 'rootfs');
   const tag = `kr${l.suffix}`;
   // Its sender waits a moment: the time between its start and its protection is measured, not sent into.
-  const cmd = ['/bin/sh', '-c', `sleep 3; ${senderLoop(tag, l, false)}`];
+  const cmd = ['/bin/sh', '-c', `sleep 3; ${senderLoop(tag, l)}`];
   const first = await runContainer(env!, { name: 'ruled', rootfs, cmd });
-  const config = path.join(l.dir, 'container.yaml');
-  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`,
-    'apps:', '  - name: ruled', `    match: { container: ${first.name} }`, ''].join('\n'));
+  await labConfig(l, 'container', { probe: true, extra: ['apps:', '  - name: ruled', `    match: { container: ${first.name} }`] });
   assert.ok(await waitUntil(async () => (await appIn(l, 'ruled'))?.container?.id === first.id, 15_000, 100), 'found running at the reload');
   assert.equal((await appIn(l, 'ruled'))?.origin, 'config');
   // Recreated: a new container of that name, a new id, its own address and veth.

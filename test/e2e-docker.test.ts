@@ -4,15 +4,16 @@
 // resolver and to a hard-coded one) then leave only through the tunnel, and when the tunnel is deleted
 // the container is frozen and nothing of it leaves by the client's own address.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { dockerAvailable, dockerWrapper, runDockerContainer, startDocker, type DockerContainer, type DockerEnv } from '../src/lab/docker.js';
-import { createLab, type Lab, type Received } from '../src/lab/index.js';
+import { createLab, type Lab } from '../src/lab/index.js';
 import { busyboxRootfs } from '../src/lab/podman.js';
-import { daemonView, ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { ofTag, senderLoop } from './helpers/container-sender.js';
+import { daemonView, ksappIn, labConfig, removeTestGroups } from './helpers/ksapp.js';
 import { appIn, statusIn } from './helpers/lab-view.js';
 
 const reason = process.getuid?.() !== 0 ? 'needs root' : await dockerAvailable();
@@ -38,31 +39,18 @@ after(async () => {
   }
 });
 
-/**
- * A busybox loop: TCP over both families, DNS to Docker's embedded resolver (127.0.0.11) and to a hard-coded one.
- * `nc -w` bounds only the connect: a connection frozen while it waited for the server's FIN may never get it (its
- * NAT state went with the deleted tunnel), and stalled the loop for good (seen 2 in ~25 runs) without `timeout`.
- */
-function senderLoop(tag: string, l: Lab): string {
-  return `i=0; while :; do i=$((i+1)); echo "${tag} $i" | timeout 2 nc -w 1 ${l.addr.internet4} 7000; echo "${tag}6 $i" | timeout 2 nc -w 1 ${l.addr.internet6} 7000; ` +
-    `nslookup ${tag}-dns.test >/dev/null 2>&1 & nslookup ${tag}-hard.test ${l.addr.internet4} >/dev/null 2>&1 & sleep 0.2; done`;
-}
-
-const ofTag = (records: readonly Received[], tag: string, from = 0): Received[] => records.filter((r) => r.t >= from && r.tag.includes(tag));
 
 test('protect --container finds a Docker container through its CLI; its TCP only through the tunnel, frozen when the tunnel is deleted', { skip, timeout: 120_000 }, async () => {
   const l = lab!;
   const rootfs = await busyboxRootfs(path.join(l.dir, 'rootfs'));
   const tag = `kd${l.suffix}`;
-  const guarded: DockerContainer = await runDockerContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l)] });
+  const guarded: DockerContainer = await runDockerContainer(env!, { name: 'guarded', rootfs, cmd: ['/bin/sh', '-c', senderLoop(tag, l, { dns: true })] });
   assert.equal(guarded.bridge, env!.bridge, 'the container is on the env\'s own bridge in the lab namespace');
   // Before: it leaves by the client's address (Docker's masquerade): a leak would show.
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'dns'), 15_000, 200),
     `seen unprotected first; the container said: ${await env!.docker(['logs', '--tail', '5', guarded.name]).catch((e: Error) => e.message)}`);
 
-  const config = path.join(l.dir, 'docker.yaml');
-  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ''].join('\n'));
+  const config = await labConfig(l, 'docker', { probe: true });
   const runtimes = { env: { KSAPP_DOCKER: wrapper, KSAPP_PODMAN: '/nonexistent/podman' } };
   daemon = ksappIn(l, ['daemon', '--foreground', '--config', config], runtimes);
   assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), `daemon up: ${await daemonView(l)}`);

@@ -4,14 +4,12 @@
 // own global address), its DNS to the router reaches the tunnel's resolver, and on every fault it is
 // blocked: nothing of it leaves by the client's address.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { createLab, fixturePath, type Lab, type Received } from '../src/lab/index.js';
-import { ksappIn, removeTestGroups } from './helpers/ksapp.js';
+import { ksappIn, labConfig, removeTestGroups } from './helpers/ksapp.js';
 import { appIn, statusIn } from './helpers/lab-view.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root' : false;
@@ -59,9 +57,7 @@ test('gateway: a LAN host reaches the internet only through the tunnel (IPv6 and
   // Before: it leaves by the client's address (the positive control).
   assert.ok(await waitUntil(async () => ofTag(await l.received(), tag).some((r) => l.origin(r.src) === 'client' && r.proto === 'tcp'), 10_000, 100), 'routed, unprotected');
 
-  const config = path.join(l.dir, 'gateway.yaml');
-  await writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ''].join('\n'));
+  const config = await labConfig(l, 'gateway', { probe: true });
   daemon = ksappIn(l, ['daemon', '--foreground', '--config', config]);
   assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'daemon up');
 
@@ -116,9 +112,7 @@ test('config gateway: held from a reload on, released when the entry goes', { sk
   const tag = `kg${l.suffix}`;
   const release = await ksappIn(l, ['release', `lan-lg${l.suffix}`]);
   assert.equal(release.exitCode, 0, String(release.stderr));
-  const config = path.join(l.dir, 'gateway.yaml');
-  const write = (gateway: string[]): Promise<void> => writeFile(config, ['tunnel:', `  interface: ${l.tunnel.clientIface}`, `  probe: { address: ${l.tunnel.server4}, interval: 300ms, failures: 3 }`,
-    `dns: { servers: [${l.tunnel.server4}, ${l.tunnel.server6}] }`, `cgroupParent: ksapp-t-${l.suffix}`, ...gateway, ''].join('\n'));
+  const write = async (gateway: string[]): Promise<void> => { await labConfig(l, 'gateway', { probe: true, extra: gateway }); };
   await write(['gateway:', `  - { lan: lg${l.suffix}, hosts: [10.77.0.2], name: office }`]);
   assert.ok(await waitUntil(async () => (await appIn(l, 'office'))?.origin === 'config', 10_000, 100), 'the config\'s gateway is held');
   const t0 = Date.now() + 300;

@@ -11,8 +11,9 @@ import type { Lab } from '../../src/lab/index.js';
 export { tableExists };
 
 /** Writes a config for ksapp in the lab's client namespace and returns its path. */
-export function labConfig(lab: Lab, name: string, extra = ''): Promise<string> {
-  return writeLabConfig(lab, name, { cgroupParent: `ksapp-t-${lab.suffix}`, extra: extra ? [extra] : [] });
+export function labConfig(lab: Lab, name: string, extra: string | { probe?: boolean; extra?: string[] } = ''): Promise<string> {
+  const o = typeof extra === 'string' ? { extra: extra ? [extra] : [] } : extra;
+  return writeLabConfig(lab, name, { cgroupParent: `ksapp-t-${lab.suffix}`, ...o });
 }
 
 /** The daemon socket of a lab: one daemon per network namespace. */
