@@ -4,8 +4,11 @@
 // own global address), its DNS to the router reaches the tunnel's resolver, and on every fault it is
 // blocked: nothing of it leaves by the client's address.
 import assert from 'node:assert/strict';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
+import { cgroupRoot } from '../cgroups/index.js';
 import { faultById } from '../src/demo/faults.js';
 import { waitUntil } from '../src/demo/wait.js';
 import { createLab, fixturePath, type Lab, type Received } from '../src/lab/index.js';
@@ -145,4 +148,34 @@ test('protect --iface: everything routed in from an interface (a VM\'s tap), blo
   assert.ok(await waitUntil(async () => (await appIn(l, 'vm'))?.state === 'running', 30_000, 100), 'unblocked');
   assert.deepEqual((await seen(t0)).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src}`).slice(0, 4), [], 'nothing by the client\'s address');
   assert.equal((await ksappIn(l, ['release', 'vm'])).exitCode, 0);
+});
+
+test('protect --iface with the VM\'s group (--cgroup): the kill switch freezes the VM process', { skip, timeout: 60_000 }, async () => {
+  const l = lab!;
+  const group = path.join(await cgroupRoot(), `ksapp-vm-${l.suffix}`);
+  await mkdir(group);
+  // The "VM": a process in a group of its own, as a libvirt or systemd-run VM has one.
+  const vm = execa('sleep', ['600'], { reject: false, stdin: 'ignore' });
+  try {
+    await writeFile(path.join(group, 'cgroup.procs'), String(vm.pid));
+    const res = await ksappIn(l, ['protect', '--iface', `lg${l.suffix}`, '--cgroup', group, '--name', 'vm2']);
+    assert.equal(res.exitCode, 0, String(res.stderr));
+    assert.match(String(res.stdout), new RegExp(`the kill switch acts on ${group.replaceAll('/', '\\/')}`));
+    assert.equal((await appIn(l, 'vm2'))?.policy, 'freeze');
+    const fault = faultById('tunnel-down');
+    await fault.inject(l);
+    try {
+      assert.ok(await waitUntil(async () => (await appIn(l, 'vm2'))?.state === 'frozen', 15_000, 100), 'frozen');
+      assert.match(await readFile(path.join(group, 'cgroup.events'), 'utf8'), /frozen 1/, 'the VM process is frozen');
+    } finally {
+      await fault.repair(l);
+    }
+    assert.ok(await waitUntil(async () => (await appIn(l, 'vm2'))?.state === 'running', 30_000, 100), 'thawed');
+    assert.match(await readFile(path.join(group, 'cgroup.events'), 'utf8'), /frozen 0/);
+    assert.equal((await ksappIn(l, ['release', 'vm2'])).exitCode, 0);
+  } finally {
+    vm.kill('SIGKILL');
+    await vm;
+    await rmdir(group).catch(() => undefined);
+  }
 });
