@@ -179,3 +179,32 @@ test('protect --iface with the VM\'s group (--cgroup): the kill switch freezes t
     await rmdir(group).catch(() => undefined);
   }
 });
+
+test('gateway across a daemon crash: the rules stay in the kernel, and the next daemon takes the LAN back from its saved state', { skip, timeout: 90_000 }, async () => {
+  const l = lab!;
+  const tag = `kg${l.suffix}`;
+  const res = await ksappIn(l, ['gateway', '--lan', `lg${l.suffix}`, '--host', '10.77.0.2', '--name', 'lanx']);
+  assert.equal(res.exitCode, 0, String(res.stderr));
+  daemon!.kill('SIGKILL');
+  await daemon;
+  const t0 = Date.now() + 300;
+  // UDP: the kept TCP connection of the sender may be in retransmission backoff after the faults of the tests before.
+  assert.ok(await waitUntil(async () => ofTag(await l.received(), tag, t0).some((r) => r.proto === 'udp' && r.src === l.addr.vpnPublic4), 10_000, 100),
+    'still through the tunnel with no daemon: its rules are kernel state');
+  const config = await labConfig(l, 'gateway', { probe: true });
+  daemon = ksappIn(l, ['daemon', '--foreground', '--config', config]);
+  assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'the next daemon is up');
+  const app = await appIn(l, 'lanx');
+  assert.equal(app?.kind, 'lan', `taken back with what it routes for: ${JSON.stringify(app)} ${JSON.stringify((await statusIn(l)).events.slice(-6))}`);
+  assert.deepEqual(app?.forwarded?.[0]?.v4, ['10.77.0.2/32']);
+  const fault = faultById('tunnel-deleted');
+  await fault.inject(l);
+  try {
+    assert.ok(await waitUntil(async () => (await appIn(l, 'lanx'))?.state === 'blocked', 15_000, 100), 'the next daemon blocks it on tunnel loss');
+  } finally {
+    await fault.repair(l);
+  }
+  assert.ok(await waitUntil(async () => (await appIn(l, 'lanx'))?.state === 'running', 30_000, 100));
+  assert.deepEqual(ofTag(await l.received(), tag, t0).filter((r) => l.origin(r.src) !== 'tunnel').map((r) => `${r.proto} ${r.src}`).slice(0, 4), [], 'nothing by the client\'s address, daemon or none');
+  assert.equal((await ksappIn(l, ['release', 'lanx'])).exitCode, 0);
+});

@@ -183,7 +183,8 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
       throw error;
     }
     for (const group of remove) await group.remove().catch((e: unknown) => this.record({ type: 'error', detail: String(e) }));
-    for (const app of keep) this.watchExit(app);
+    // An interface's or LAN's group is empty by design: it stands for traffic routed for others, and never exits.
+    for (const app of keep) if (!(app.forwarded?.length && !app.inPlace)) this.watchExit(app);
   }
 
   /**
