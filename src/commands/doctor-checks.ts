@@ -57,9 +57,19 @@ export async function runChecks(): Promise<CheckResult[]> {
       : `lookups of adopted apps and of non-root \`ksapp run\` go through ${bypass.join(' and ')}, outside the tunnel`,
     fix: 'start sensitive apps with `sudo ksapp run` (their lookups stay in the tunnel), or remove resolve from hosts: in /etc/nsswitch.conf',
   });
+  results.push(...(await containerChecks()));
   results.push(...(await adoptionChecks()));
   results.push(...(await cgroupChecks(root)));
   return results;
+}
+
+/** The container runtimes `protect --container` asks (optional: only containers need them); at least one should answer. */
+async function containerChecks(): Promise<CheckResult[]> {
+  const checks = await Promise.all([
+    toolVersion('podman', tools.podman, ['--version'], 'podman', true),
+    toolVersion('docker', tools.docker, ['--version'], 'docker.io', true),
+  ]);
+  return checks.map((c) => ({ ...c, detail: c.ok ? `${c.detail} (protect --container, match: { container })` : `${c.detail}: containers of this runtime cannot be protected` }));
 }
 
 async function cgroupChecks(root: boolean): Promise<CheckResult[]> {
