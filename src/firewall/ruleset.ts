@@ -1,28 +1,15 @@
 import { parseIp } from '../config/ip.js';
 import { parseLocal } from './conntrack.js';
-import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type ForwardedRule, type HopGuard, type NamedAddresses } from './policy.js';
+import { forwardedChains, hasForwarded } from './forwarded-rules.js';
+import { address, cidr, hex, PROTECTED, PROTECTED_CT, quote, UNMARKED } from './nft-text.js';
+import { DEFAULT_LAN, MARK_BASE, MARK_MASK, markFor, SLOT_MASK, slotMark, type AppRule, type FirewallPolicy, type HopGuard, type NamedAddresses } from './policy.js';
+
+export { quote } from './nft-text.js';
 
 /** Name of the table ksapp owns. */
 export const TABLE = 'ksapp';
 /** Named counter whose presence says the table was written by this ruleset format. */
 export const FORMAT_MARKER = 'ksapp_format_1';
-
-const hex = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
-const PROTECTED = `meta mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
-const PROTECTED_CT = `ct mark & ${hex(MARK_MASK)} == ${hex(MARK_BASE)}`;
-const UNMARKED = `meta mark & ${hex(MARK_MASK)} != ${hex(MARK_BASE)}`;
-
-/** nft string literal: only the characters cgroup paths and interface names may hold get through. */
-export function quote(value: string): string {
-  if (!/^[A-Za-z0-9._:@/+-]*$/.test(value)) throw new Error(`unsafe value for an nft rule: ${JSON.stringify(value)}`);
-  return `"${value}"`;
-}
-
-/** An IP literal for a rule; anything else is refused before it reaches nft. */
-function address(value: string): string {
-  if (parseIp(value) === undefined) throw new Error(`not an IP address: ${JSON.stringify(value)}`);
-  return value;
-}
 
 const cgroupMatch = (ref: { nftPath: string; level: number }): string =>
   `socket cgroupv2 level ${ref.level} ${quote(ref.nftPath)}`;
@@ -72,11 +59,6 @@ function appChain(app: AppRule, shared: readonly DirectSet[]): string[] {
     `    meta mark set ${hex(markFor(app.id, app.slot))} ct mark set meta mark accept`,
     '  }',
   ];
-}
-
-function cidr(value: string): string {
-  if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(value)) throw new Error(`not an address range: ${JSON.stringify(value)}`);
-  return value;
 }
 
 const set = (name: string, type: string, elements: readonly string[]): string =>
@@ -211,85 +193,6 @@ export function rulesetFor(policy: FirewallPolicy): string {
     '}',
   ];
   return lines.join('\n') + '\n';
-}
-
-const hasForwarded = (apps: readonly AppRule[]): boolean => apps.some((a) => (a.forwarded?.length ?? 0) > 0);
-
-/** The matches that select one forwarded source's packets as they come in (pure): by address per family, by MAC, or the whole interface. */
-function fromSource(f: ForwardedRule): string[] {
-  const iif = `iifname ${quote(f.iface)}`;
-  const list = (items: readonly string[], check: (v: string) => string): string => `{ ${items.map(check).join(', ')} }`;
-  const matches = [
-    ...(f.v4.length ? [`${iif} ip saddr ${list(f.v4, cidr)}`] : []),
-    ...(f.v6.length ? [`${iif} ip6 saddr ${list(f.v6, cidr)}`] : []),
-    ...(f.macs?.length ? [`${iif} ether saddr ${list(f.macs, mac)}`] : []),
-    ...(f.v6All ? [`${iif} meta nfproto ipv6`] : []),
-  ];
-  return matches.length ? matches : [iif];
-}
-
-/** The matches that select packets headed to one forwarded source (its addresses; the whole interface when it has none). */
-function toSource(f: ForwardedRule): string[] {
-  const oif = `oifname ${quote(f.iface)}`;
-  if (f.macs?.length && !f.v4.length && !f.v6.length) return [];
-  return [
-    ...(f.v4.length ? [`${oif} ip daddr { ${f.v4.map(cidr).join(', ')} }`] : []),
-    ...(f.v6.length ? [`${oif} ip6 daddr { ${f.v6.map(cidr).join(', ')} }`] : []),
-    ...(!f.v4.length && !f.v6.length ? [oif] : []),
-    ...(f.v6All ? [`${oif} meta nfproto ipv6`] : []),
-  ];
-}
-
-function mac(value: string): string {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(value)) throw new Error(`not a MAC address: ${JSON.stringify(value)}`);
-  return value;
-}
-
-/**
- * Forwarded sources (containers, VMs, LAN hosts): their packets are marked as
- * they come in, before routing, so policy routing sends them into their app's
- * tunnel and the egress check guards them like an app's; their DNS goes to the
- * tunnel's resolver before any local forwarder (Podman's aardvark, a router's
- * dnsmasq) can see it; new connections to them come only through a tunnel; and
- * replies to them, which arrive marked from the tunnel, are routed to them by
- * the main table again once their NAT is undone.
- */
-function forwardedChains(apps: readonly AppRule[], tuns: readonly string[], dnsOf: (slot: number) => FirewallPolicy['dns']): string[] {
-  const fwd = apps.filter((a) => (a.forwarded?.length ?? 0) > 0);
-  if (!fwd.length) return [];
-  const notTunnel = tuns.length ? ` iifname != { ${tuns.join(', ')} }` : '';
-  const dnat = (a: AppRule): string[] => {
-    const dns = dnsOf(a.slot ?? 0);
-    return a.forwarded!.flatMap((f) => fromSource(f).flatMap((m) => [
-      ...(dns.v4[0] ? [`    ${m} meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to ${address(dns.v4[0])}`] : []),
-      ...(dns.v6[0] ? [`    ${m} meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to ${address(dns.v6[0])}`] : []),
-    ]));
-  };
-  return [
-    '  chain classify_forwarded {',
-    '    type filter hook prerouting priority -151; policy accept;',
-    ...fwd.flatMap((a) => a.forwarded!.flatMap((f) => fromSource(f).map((m) => `    ${m} goto fwd_${a.id}`))),
-    '  }',
-    ...fwd.flatMap((a) => [
-      `  chain fwd_${a.id} {`,
-      ...(a.blocked ? [`    counter name "drop_${a.id}" drop`] : []),
-      `    meta mark set ${hex(markFor(a.id, a.slot))} ct mark set meta mark accept`,
-      '  }',
-    ]),
-    '  chain dns_forwarded {',
-    '    type nat hook prerouting priority -101; policy accept;',
-    ...fwd.flatMap(dnat),
-    '  }',
-    // After the reply's NAT is undone (-100): a reply from a tunnel to an address that is not this host's goes by the main table.
-    '  chain unmark_forwarded {',
-    '    type filter hook prerouting priority -99; policy accept;',
-    ...(tuns.length ? [`    iifname { ${tuns.join(', ')} } ${PROTECTED} fib daddr type != local meta mark set 0x00000000`] : []),
-    '  }',
-    '  chain inbound_forwarded {',
-    '    type filter hook forward priority filter; policy accept;',
-    ...fwd.flatMap((a) => a.forwarded!.flatMap((f) => toSource(f).map((m) => `    ${m} ct state new${notTunnel} counter name "drop_${a.id}" drop`))),
-    '  }',
-  ];
 }
 
 /** Ingress rules that let the replies of allowlisted (direct) connections in; none without an allowlist. */
