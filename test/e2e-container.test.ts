@@ -182,3 +182,25 @@ test('protect --container: a published port answers through the tunnel only; a c
   assert.equal(app?.cgroup, host.cgroupPath);
   assert.equal(app?.kind, 'process', 'its sockets are this host\'s: the cgroup match holds them');
 });
+
+test('protect --container across a daemon crash: the next daemon takes the container back, and freezes it on tunnel loss', { skip, timeout: 90_000 }, async () => {
+  const l = lab!;
+  const podmanEnv = { env: { KSAPP_PODMAN: wrapper, KSAPP_DOCKER: '/nonexistent/docker' } };
+  daemon!.kill('SIGKILL');
+  await daemon;
+  daemon = ksappIn(l, ['daemon', '--foreground', '--config', await labConfig(l, 'container', { probe: true })], podmanEnv);
+  assert.ok(await waitUntil(async () => (await statusIn(l).catch(() => undefined))?.tunnel.state === 'up', 15_000, 100), 'the next daemon is up');
+  const app = await appIn(l, 'guarded');
+  assert.equal(app?.kind, 'container', 'taken back as the container it is');
+  assert.equal(app?.container?.id, guarded.id);
+  assert.deepEqual(app?.forwarded?.[0]?.v4, [`${guarded.addresses.v4}/32`]);
+  const fault = faultById('tunnel-deleted');
+  await fault.inject(l);
+  try {
+    assert.ok(await waitUntil(async () => (await appIn(l, 'guarded'))?.state === 'frozen', 15_000, 100), 'frozen by the next daemon');
+    assert.match(await readFile(path.join(guarded.cgroupPath, 'cgroup.events'), 'utf8'), /frozen 1/);
+  } finally {
+    await fault.repair(l);
+  }
+  assert.ok(await waitUntil(async () => (await appIn(l, 'guarded'))?.state === 'running', 30_000, 100), 'thawed');
+});
