@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { containerRefProblem, parseInspect } from '../src/adopt/container.js';
 import { containerSources } from '../src/adopt/container-net.js';
 import { parseCommandLine } from '../src/cli/args.js';
+import { formatStatus } from '../src/commands/status.js';
 import { parseConfig } from '../src/config/index.js';
 import { containerRules, parseContainerEvent } from '../src/daemon/container-adopt.js';
 import { gatewayName } from '../src/daemon/gateways.js';
@@ -12,6 +13,7 @@ import { containerGuard } from '../src/daemon/exec-guarding.js';
 import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
 import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.js';
 import { rulesetFor } from '../src/firewall/ruleset.js';
+import type { AppStatus } from '../src/ipc/protocol.js';
 import { parseRequest } from '../src/ipc/validate.js';
 
 const ID = 'a'.repeat(64);
@@ -122,4 +124,23 @@ test('config gateway: one mapping stands for a list of one, as the design\'s exa
   const c = parseConfig('gateway: { lan: eth1, hosts: [192.168.50.0/24] }\n');
   assert.deepEqual(c.gateway, [{ lan: 'eth1', hosts: ['192.168.50.0/24'] }]);
   assert.throws(() => parseConfig('gateway: eth1\n'), /gateway must be a mapping or a list of them/);
+});
+
+test('ksapp status (text): what an app reaches directly, names with their addresses now, and what it routes for', () => {
+  const app = (over: Partial<AppStatus>): AppStatus => ({
+    name: 'qb', state: 'running', policy: 'freeze', pids: [], cgroup: '/cg/qb', packets: { tunnel: 0, dropped: 0 }, bytes: { tunnel: 0 },
+    uid: 0, user: 'root', allowLan: false, restart: false, origin: 'adopted', since: '2026-11-30T00:00:00.000Z', ...over,
+  });
+  const text = formatStatus({
+    tunnel: { interface: 'wg0', state: 'up', since: 'x', reason: 'ok', handshakeAgeMs: null, probeRttMs: null, lastReactionMs: null },
+    apps: [
+      app({ allow: ['10.20.0.0/16', 'lic.example.net', 'gone.example.net'], allowNames: [{ name: 'lic.example.net', addresses: [{ address: '192.0.2.5', expiresAt: 'x' }] }, { name: 'gone.example.net', addresses: [] }] }),
+      app({ name: 'dl', kind: 'container', container: { runtime: 'podman', id: ID, name: 'downloads' }, forwarded: [{ iface: 'podman1', v4: ['10.89.1.2/32'], v6: [] }] }),
+      app({ name: 'office', kind: 'lan', forwarded: [{ iface: 'eth1', v4: [], v6: [], macs: ['aa:bb:cc:dd:ee:ff'] }] }),
+    ],
+    daemon: { pid: 1, startedAt: 'x', socket: 's' }, config: { file: null, error: null }, events: [],
+  });
+  assert.match(text, /qb reaches directly, outside the tunnel: 10\.20\.0\.0\/16, lic\.example\.net \(192\.0\.2\.5\), gone\.example\.net \(no address now\)/);
+  assert.match(text, /dl \(podman container downloads\) routes through the tunnel: 10\.89\.1\.2\/32 on podman1/);
+  assert.match(text, /office routes through the tunnel: aa:bb:cc:dd:ee:ff on eth1/);
 });
