@@ -15,6 +15,7 @@ import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.j
 import { rulesetFor } from '../src/firewall/ruleset.js';
 import type { AppStatus } from '../src/ipc/protocol.js';
 import { parseRequest } from '../src/ipc/validate.js';
+import { step, type App, type World } from '../src/supervisor/index.js';
 
 const ID = 'a'.repeat(64);
 
@@ -143,4 +144,20 @@ test('ksapp status (text): what an app reaches directly, names with their addres
   assert.match(text, /qb reaches directly, outside the tunnel: 10\.20\.0\.0\/16, lic\.example\.net \(192\.0\.2\.5\), gone\.example\.net \(no address now\)/);
   assert.match(text, /dl \(podman container downloads\) routes through the tunnel: 10\.89\.1\.2\/32 on podman1/);
   assert.match(text, /office routes through the tunnel: aa:bb:cc:dd:ee:ff on eth1/);
+});
+
+test('machine: releasing a forwarded source forgets its flows by mark, so they start afresh by the main table', () => {
+  const app: App = {
+    name: 'lan', id: 5, onDrop: 'block', allowLan: false, restart: false, uid: 0, origin: 'adopted', addedAt: 0, tunnels: ['wg0'], rides: 'wg0', failback: true,
+    state: 'running', blocked: false, manualFreeze: false, cgroup: { path: '/sys/fs/cgroup/ksapp/lan' } as App['cgroup'], forwarded: [{ iface: 'eth1', v4: ['10.0.0.0/24'], v6: [] }],
+  };
+  const world: World = {
+    primary: 'wg0', tunnels: new Map([['wg0', { state: 'up', since: 0, reason: '', slot: 0, dns: { v4: [], v6: [] } }]]),
+    apps: new Map([['lan', app]]), dns: { v4: [], v6: [] }, lan: { v4: [], v6: [] },
+  };
+  const s = step(world, { type: 'remove', name: 'lan' });
+  assert.deepEqual(s.actions.map((a) => a.type), ['drop-group', 'sync', 'forget-flows', 'log']);
+  assert.deepEqual(s.actions.find((a) => a.type === 'forget-flows'), { type: 'forget-flows', marks: [0x6b730005] });
+  const plain = step({ ...world, apps: new Map([['lan', { ...app, forwarded: undefined }]]) } as World, { type: 'remove', name: 'lan' });
+  assert.ok(!plain.actions.some((a) => a.type === 'forget-flows'), 'an app of processes keeps its flows (its sockets go with it)');
 });
