@@ -11,7 +11,7 @@ import { containerRules, parseContainerEvent } from '../src/daemon/container-ado
 import { gatewayName } from '../src/daemon/gateways.js';
 import { containerGuard } from '../src/daemon/exec-guarding.js';
 import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
-import { hostsRule, sourceIfaceProblem } from '../src/daemon/protect-forwarded.js';
+import { hostsRule, sourceIfaceProblem, sourcesToRenew } from '../src/daemon/protect-forwarded.js';
 import { rulesetFor } from '../src/firewall/ruleset.js';
 import type { AppStatus } from '../src/ipc/protocol.js';
 import { parseRequest } from '../src/ipc/validate.js';
@@ -160,4 +160,17 @@ test('machine: releasing a forwarded source forgets its flows by mark, so they s
   assert.deepEqual(s.actions.find((a) => a.type === 'forget-flows'), { type: 'forget-flows', marks: [0x6b730005] });
   const plain = step({ ...world, apps: new Map([['lan', { ...app, forwarded: undefined }]]) } as World, { type: 'remove', name: 'lan' });
   assert.ok(!plain.actions.some((a) => a.type === 'forget-flows'), 'an app of processes keeps its flows (its sockets go with it)');
+});
+
+test('renewing a source\'s flows: single hosts as they are, a range\'s hosts among the tracked flows, a MAC\'s among the neighbours', () => {
+  const list = [
+    'tcp      6 431999 ESTABLISHED src=192.168.1.7 dst=198.51.100.1 sport=40000 dport=443 src=198.51.100.1 dst=198.18.1.2 sport=443 dport=40000 [ASSURED] mark=0 use=1',
+    'udp      17 29 src=192.168.2.9 dst=198.51.100.1 sport=5000 dport=53 [UNREPLIED] src=198.51.100.1 dst=192.168.2.9 sport=53 dport=5000 mark=0 use=1',
+    'udp      17 29 src=fd00:1::7 dst=fd00:3::2 sport=5000 dport=7000 src=fd00:3::2 dst=fd00:1::7 sport=7000 dport=5000 mark=0 use=1',
+  ].join('\n');
+  const neigh = JSON.stringify([{ dst: '192.168.3.4', dev: 'eth2', lladdr: 'AA:BB:CC:DD:EE:FF' }, { dst: '192.168.3.5', lladdr: '02:00:00:00:00:01' }]);
+  assert.deepEqual(sourcesToRenew([
+    { iface: 'eth1', v4: ['10.0.0.2/32', '192.168.1.0/24'], v6: ['fd00:1::/64'] },
+    { iface: 'eth2', v4: [], v6: [], macs: ['aa:bb:cc:dd:ee:ff'] },
+  ], list, ['[]', neigh]), ['10.0.0.2', '192.168.1.7', 'fd00:1::7', '192.168.3.4']);
 });

@@ -7,6 +7,7 @@ import { readContainerSources } from '../adopt/container-net.js';
 import { resolveCgroupPath, unitCgroup } from '../adopt/index.js';
 import type { ForwardedRule } from '../firewall/policy.js';
 import { rangesOverlap, splitHosts } from '../config/hosts.js';
+import { ipInCidr } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
 import type { PeerCred } from '../ipc/peercred.js';
 import type { Request } from '../ipc/protocol.js';
@@ -50,14 +51,52 @@ async function checkSources(sup: Supervisor, rules: readonly ForwardedRule[], wh
   }
 }
 
-/** Forgets the flows that existed before: their NAT and route were decided outside the tunnel. */
+/**
+ * Forgets the flows that existed before: their NAT and route were decided
+ * outside the tunnel. conntrack deletes by exact address only, so a range's
+ * or a MAC's hosts are found among the tracked flows and the neighbours first.
+ */
 async function renewSources(rules: readonly ForwardedRule[]): Promise<void> {
-  const addrs = rules.flatMap((r) => [...r.v4.map((a) => ['ipv4', a] as const), ...r.v6.map((a) => ['ipv6', a] as const)]);
-  await Promise.all(addrs.flatMap(([family, range]) => {
-    const addr = range.split('/')[0]!;
+  const tracked = await Promise.all(['ipv4', 'ipv6'].map((f) => runTool(tools.conntrack, ['-L', '-f', f]).catch(() => '')));
+  const neighbours = await Promise.all(rules.map((r) => (r.macs?.length ? runTool(tools.ip, ['-j', 'neigh', 'show', 'dev', r.iface]).catch(() => '[]') : Promise.resolve('[]'))));
+  const addrs = sourcesToRenew(rules, tracked.join('\n'), neighbours);
+  await Promise.all(addrs.flatMap((addr) => {
+    const family = addr.includes(':') ? 'ipv6' : 'ipv4';
     return [['--orig-src', addr], ['--reply-src', addr]].map((dir) => runTool(tools.conntrack, ['-D', '-f', family, ...dir]).catch(() => undefined));
   }));
 }
+
+/**
+ * The addresses whose flows to renew (pure): each single-host range as it is,
+ * the tracked flows' sources inside a wider range, and the neighbours with a
+ * listed MAC (`ip -j neigh` of each rule's interface, in rule order).
+ */
+export function sourcesToRenew(rules: readonly ForwardedRule[], conntrackList: string, neighbours: readonly string[]): string[] {
+  const out = new Set<string>();
+  // A flow's first `src=` is its original direction's source.
+  const trackedSources = conntrackList.split('\n').flatMap((line) => /\bsrc=(\S+)/.exec(line)?.slice(1, 2) ?? []);
+  rules.forEach((r, i) => {
+    for (const range of [...r.v4, ...r.v6]) {
+      const [addr, prefix] = range.split('/');
+      if (prefix === '32' || prefix === '128' || prefix === undefined) out.add(addr!);
+      else for (const src of trackedSources) if (safeInCidr(src, range)) out.add(src);
+    }
+    if (r.macs?.length) {
+      for (const n of JSON.parse(neighbours[i] ?? '[]') as Array<{ dst?: string; lladdr?: string }>) {
+        if (n.dst && n.lladdr && r.macs.includes(n.lladdr.toLowerCase())) out.add(n.dst);
+      }
+    }
+  });
+  return [...out];
+}
+
+const safeInCidr = (ip: string, range: string): boolean => {
+  try {
+    return ipInCidr(ip, range);
+  } catch {
+    return false;
+  }
+};
 
 function result(app: App, note: string): ProtectResult {
   return { name: app.name, cgroup: app.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [], note };
