@@ -11,7 +11,7 @@ import { containerRules, parseContainerEvent } from '../src/daemon/container-ado
 import { gatewayName } from '../src/daemon/gateways.js';
 import { containerGuard } from '../src/daemon/exec-guarding.js';
 import { isHostEntry, rangesOverlap, splitHosts } from '../src/config/hosts.js';
-import { hostsRule, sourceIfaceProblem, sourcesToRenew } from '../src/daemon/protect-forwarded.js';
+import { dnsWarning, hostsRule, sourceIfaceProblem, sourcesToRenew } from '../src/daemon/protect-forwarded.js';
 import { rulesetFor } from '../src/firewall/ruleset.js';
 import type { AppStatus } from '../src/ipc/protocol.js';
 import { parseRequest } from '../src/ipc/validate.js';
@@ -173,4 +173,9 @@ test('renewing a source\'s flows: single hosts as they are, a range\'s hosts amo
     { iface: 'eth1', v4: ['10.0.0.2/32', '192.168.1.0/24'], v6: ['fd00:1::/64'] },
     { iface: 'eth2', v4: [], v6: [], macs: ['aa:bb:cc:dd:ee:ff'] },
   ], list, ['[]', neigh]), ['10.0.0.2', '192.168.1.7', 'fd00:1::7', '192.168.3.4']);
+});
+
+test('a forwarded source in a tunnel without a resolver is told what becomes of its DNS', () => {
+  assert.equal(dnsWarning('wg0', { v4: ['10.66.0.1'] }), '');
+  assert.match(dnsWarning('wg0', { v4: [] }), /tunnel wg0 has no resolver \(dns\.servers, or its tunnels\[\]\.dns\): lookups to a local resolver .* are dropped/);
 });

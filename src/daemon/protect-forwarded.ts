@@ -98,8 +98,16 @@ const safeInCidr = (ip: string, range: string): boolean => {
   }
 };
 
-function result(app: App, note: string): ProtectResult {
-  return { name: app.name, cgroup: app.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [], note };
+/** What a forwarded source's DNS becomes without a resolver in its tunnel (pure); '' when there is one. */
+export function dnsWarning(tunnel: string, dns: { readonly v4: readonly string[] }): string {
+  return dns.v4.length ? '' : `warning: tunnel ${tunnel} has no resolver (dns.servers, or its tunnels[].dns): lookups to a local resolver `
+    + '(Podman\'s aardvark, the router) are dropped; only those to a server beyond this machine go, through the tunnel';
+}
+
+/** The result, with the DNS warning when it applies. */
+function result(sup: Supervisor, app: App, note: string): ProtectResult {
+  const warning = dnsWarning(app.rides, sup.resolversOf(app.rides));
+  return { name: app.name, cgroup: app.cgroup.path, moved: 0, gone: 0, unprotected: [], listenersClosed: [], marked: [], dnsBypass: [], note: warning ? `${note}\n${warning}` : note };
 }
 
 const describe = (rules: readonly ForwardedRule[]): string =>
@@ -137,7 +145,7 @@ export async function protectContainer(sup: Supervisor, root: string, r: Protect
   sup.record({ type: 'app-adopted', app: app.name, detail: `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}, in place at ${group}` });
   sup.watchExit(app);
   const sharing = await protectSharing(sup, app, found.pid, root);
-  return result(app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}${sharing.length ? `; sharing its network, stopped with it: ${sharing.join(', ')}` : ''}`);
+  return result(sup, app, `${found.ref.runtime} container ${found.ref.name}: ${describe(sources)}${sharing.length ? `; sharing its network, stopped with it: ${sharing.join(', ')}` : ''}`);
 }
 
 /** LAN hosts on an interface (pure): hosts given by IPv4 alone bring all of the interface's IPv6 with them. */
@@ -208,5 +216,5 @@ export async function protectIface(sup: Supervisor, root: string, r: ProtectRequ
   const what = `${describe(sources)}${sources[0]!.v6All ? ' (and all IPv6 from it)' : ''}`;
   sup.record({ type: 'app-adopted', app: app.name, detail: `${what}${group ? `, its VM's group ${group}` : ', blocked while the tunnel is down'}` });
   if (group !== undefined) sup.watchExit(app);
-  return result(app, `${what}: ${group ? `the kill switch acts on ${group}` : 'blocked while the tunnel is down (no group to freeze)'}`);
+  return result(sup, app, `${what}: ${group ? `the kill switch acts on ${group}` : 'blocked while the tunnel is down (no group to freeze)'}`);
 }

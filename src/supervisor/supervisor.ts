@@ -96,6 +96,12 @@ export class Supervisor extends EventEmitter<{ event: [SupervisorEvent] }> {
     return markFor(app.id, this.tunnels.get(app.rides)?.slot ?? 0);
   }
 
+  /** The resolvers inside a tunnel that its apps' DNS is sent to (the primary's settings when it has none of its own). */
+  resolversOf(iface: string): Families {
+    const own = this.loop.current.tunnels.get(iface)?.dns;
+    return own && (own.v4.length || own.v6.length) ? own : this.loop.current.dns;
+  }
+
   /** Ranges and names every app may reach directly (config `allow`), when any. */
   get allow(): Allowlist | undefined {
     return this.loop.current.allow;
