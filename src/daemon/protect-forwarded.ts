@@ -45,7 +45,7 @@ async function checkSources(sup: Supervisor, rules: readonly ForwardedRule[], wh
     if (problem) throw refused('SOURCE_BAD_IFACE', `${what}: interface ${r.iface} ${problem}`, 'give the interface the container, VM or LAN hosts send on (a bridge, a tap, the LAN port)');
     for (const other of sup.apps.values()) {
       const clash = other.forwarded?.find((f) => f.iface === r.iface && ((!f.v4.length && !f.v6.length && !f.macs?.length) || (!r.v4.length && !r.v6.length)
-        || f.v4.some((a) => r.v4.includes(a)) || f.v6.some((a) => r.v6.includes(a))));
+        || [...f.v4, ...f.v6].some((a) => [...r.v4, ...r.v6].some((b) => rangesOverlap(a, b))) || (f.macs ?? []).some((m) => r.macs?.includes(m))));
       if (clash) throw refused('APP_EXISTS', `${what}: traffic from ${r.iface}${r.v4.length ? ` ${r.v4.join(', ')}` : ''} is already protected as ${other.name}`, `release ${other.name} first`);
     }
   }

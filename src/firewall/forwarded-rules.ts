@@ -17,6 +17,29 @@ function fromSource(f: ForwardedRule): string[] {
   return matches.length ? matches : [iif];
 }
 
+/**
+ * The classification of every forwarded source's packets (pure): one map
+ * lookup per key kind (interface with IPv4 source, with IPv6 source, with MAC,
+ * with "any IPv6", interface alone), so the cost per packet does not grow with
+ * the number of sources. The more specific kinds come first.
+ */
+function classifyForwarded(apps: readonly AppRule[]): string[] {
+  const maps: Record<'v4' | 'v6' | 'mac' | 'v6All' | 'iface', string[]> = { v4: [], v6: [], mac: [], v6All: [], iface: [] };
+  for (const a of apps) {
+    for (const f of a.forwarded ?? []) {
+      const to = `goto fwd_${a.id}`;
+      const iif = quote(f.iface);
+      maps.v4.push(...f.v4.map((r) => `${iif} . ${cidr(r)} : ${to}`));
+      maps.v6.push(...f.v6.map((r) => `${iif} . ${cidr(r)} : ${to}`));
+      maps.mac.push(...(f.macs ?? []).map((m) => `${iif} . ${mac(m)} : ${to}`));
+      if (f.v6All) maps.v6All.push(`${iif} . ipv6 : ${to}`);
+      if (!f.v4.length && !f.v6.length && !f.macs?.length) maps.iface.push(`${iif} : ${to}`);
+    }
+  }
+  const keys = { v4: 'iifname . ip saddr', v6: 'iifname . ip6 saddr', mac: 'iifname . ether saddr', v6All: 'iifname . meta nfproto', iface: 'iifname' } as const;
+  return (Object.keys(keys) as Array<keyof typeof keys>).filter((k) => maps[k].length).map((k) => `    ${keys[k]} vmap { ${maps[k].join(', ')} }`);
+}
+
 /** The matches that select packets headed to one forwarded source (its addresses; the whole interface when it has none). */
 function toSource(f: ForwardedRule): string[] {
   const oif = `oifname ${quote(f.iface)}`;
@@ -53,7 +76,7 @@ export function forwardedChains(apps: readonly AppRule[], tuns: readonly string[
   return [
     '  chain classify_forwarded {',
     '    type filter hook prerouting priority -151; policy accept;',
-    ...fwd.flatMap((a) => a.forwarded!.flatMap((f) => fromSource(f).map((m) => `    ${m} goto fwd_${a.id}`))),
+    ...classifyForwarded(fwd),
     '  }',
     ...fwd.flatMap((a) => [
       `  chain fwd_${a.id} {`,
