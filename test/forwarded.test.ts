@@ -184,3 +184,12 @@ test('a forwarded source in a tunnel without a resolver is told what becomes of 
   assert.equal(dnsWarning('wg0', { v4: ['10.66.0.1'] }), '');
   assert.match(dnsWarning('wg0', { v4: [] }), /tunnel wg0 has no resolver \(dns\.servers, or its tunnels\[\]\.dns\): lookups to a local resolver .* are dropped/);
 });
+
+test('ruleset: a forwarded source on a tunnel without resolvers of its own has its DNS sent to the primary\'s, as an app\'s is', () => {
+  const text = rulesetFor({
+    tunnelIface: 'wg0', tunnels: [{ iface: 'wg1', slot: 1, dns: { v4: [], v6: [] } }], parent: { nftPath: 'unified/ksapp', level: 1 },
+    dns: { v4: ['10.66.0.1'], v6: [] }, lan: { v4: [], v6: [] },
+    apps: [{ id: 2, name: 'c', slot: 1, cgroup: { nftPath: 'unified/c', level: 1 }, allowLan: false, blocked: false, forwarded: [{ iface: 'podman1', v4: ['10.89.1.2/32'], v6: [] }] }],
+  });
+  assert.match(text, /iifname "podman1" ip saddr \{ 10\.89\.1\.2\/32 \} meta nfproto ipv4 meta l4proto \{ tcp, udp \} th dport 53 dnat ip to 10\.66\.0\.1/);
+});

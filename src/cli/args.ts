@@ -3,7 +3,7 @@ import { appNameProblem, APP_NAME_RULE } from '../app-name.js';
 import { unitNameProblem } from '../adopt/unit.js';
 import { parseIp } from '../config/ip.js';
 import { ifaceNameProblem } from '../iface-name.js';
-import { isHostEntry } from '../config/hosts.js';
+import { isHostEntry, lanAppName } from '../config/hosts.js';
 import { KsappError } from '../errors.js';
 import type { VpnKind } from '../demo/vpn-kinds.js';
 import type { DropPolicy } from '../supervisor/types.js';
@@ -112,7 +112,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       if (lanProblem) throw new UsageError(`gateway: --lan ${lanProblem}`);
       const hosts = ((v.host as string[] | undefined) ?? []).map((h) => h.trim().toLowerCase());
       for (const h of hosts) if (!isHostEntry(h)) throw new UsageError(`gateway: --host "${h}" is not an address, a range with no host bits, or a MAC`, 'e.g. --host 192.168.1.0/24 --host fd00:1::/64 --host aa:bb:cc:dd:ee:ff');
-      return { ...global, kind, lan, hosts, name: appName(kind, str('name') ?? `lan-${lan.replace(/[^A-Za-z0-9_-]/g, '-')}`), ...tunnelList(str('tunnel')) };
+      return { ...global, kind, lan, hosts, name: appName(kind, str('name') ?? lanAppName(lan)), ...tunnelList(str('tunnel')) };
     }
     case 'release': case 'freeze': case 'thaw': case 'kill': case 'start': {
       const [name, extra] = positionals;

@@ -35,3 +35,8 @@ export function rangesOverlap(a: string, b: string): boolean {
   const mask = ((1n << bits) - 1n) ^ ((1n << (bits - prefix)) - 1n);
   return (x.address & mask) === (y.address & mask);
 }
+
+/** The app name a LAN is shown under unless given one: `lan-IFACE`, with what an app name may not hold replaced (pure). */
+export function lanAppName(lan: string): string {
+  return `lan-${lan.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+}

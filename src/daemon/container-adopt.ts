@@ -12,8 +12,12 @@ import type { Supervisor } from '../supervisor/index.js';
 import { tools } from '../tools.js';
 import { protectContainer } from './protect-forwarded.js';
 
-/** How often every rule is checked again, whatever the events said. */
-export const CONTAINER_RESYNC_MS = 5000;
+/**
+ * How often every rule is checked again, whatever the events said: a backstop
+ * for a missed event, not the way starts are seen (each check runs the
+ * runtime's CLI, which costs far more CPU than the daemon idles on).
+ */
+export const CONTAINER_RESYNC_MS = 30_000;
 /** How long a runtime's event stream that ended waits before it is started again. */
 const EVENTS_RESTART_MS = 5000;
 

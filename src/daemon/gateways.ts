@@ -1,21 +1,20 @@
 // Config `gateway:`: each LAN the config names is held like `ksapp gateway`
 // does it, from the daemon's start and at every reload.
+import { lanAppName } from '../config/hosts.js';
 import type { GatewayConfig } from '../config/index.js';
-import type { Supervisor } from '../supervisor/index.js';
-import { protectIface } from './protect-forwarded.js';
+import type { App, Supervisor } from '../supervisor/index.js';
+import { ifaceRule, protectIface } from './protect-forwarded.js';
 
 /** The app name a gateway entry is shown under (pure). */
 export function gatewayName(g: GatewayConfig): string {
-  return g.name ?? `lan-${g.lan.replace(/[^A-Za-z0-9_-]/g, '-')}`;
+  return g.name ?? lanAppName(g.lan);
 }
 
-/** The sources an entry asks for, as the app would hold them, for comparison (pure). */
-const key = (g: GatewayConfig): string => JSON.stringify([g.lan, [...g.hosts].map((h) => h.toLowerCase()).sort(), g.tunnel ?? []]);
-const appKey = (app: { forwarded?: ReadonlyArray<{ iface: string; v4: readonly string[]; v6: readonly string[]; macs?: readonly string[] }>; tunnels: readonly string[] }, primary: string): string => {
-  const f = app.forwarded?.[0];
-  const tunnels = app.tunnels.length === 1 && app.tunnels[0] === primary ? [] : app.tunnels;
-  return JSON.stringify([f?.iface, [...(f?.v4 ?? []), ...(f?.v6 ?? []), ...(f?.macs ?? [])].sort(), tunnels]);
-};
+/** True when the running app already holds what the entry asks for: the same sources, the same tunnels (pure). */
+function holds(app: App, g: GatewayConfig, primary: string): boolean {
+  const same = (x: unknown, y: unknown): boolean => JSON.stringify(x) === JSON.stringify(y);
+  return same(app.forwarded, [ifaceRule(g.lan, g.hosts)]) && same(app.tunnels, g.tunnel ?? [primary]);
+}
 
 /**
  * Makes the protected LANs match the config: a new entry is protected, a
@@ -30,7 +29,7 @@ export async function applyGateways(sup: Supervisor, root: string, gateways: rea
   }
   for (const [name, g] of wanted) {
     const running = sup.apps.get(name);
-    if (running && appKey(running, sup.options.tunnelIface) === key(withRanges(g))) continue;
+    if (running && holds(running, g, sup.options.tunnelIface)) continue;
     try {
       if (running) await sup.removeApp(name);
       await protectIface(sup, root, {
@@ -40,9 +39,4 @@ export async function applyGateways(sup: Supervisor, root: string, gateways: rea
       report(`gateway ${name} (lan ${g.lan}): ${(error as Error).message}`);
     }
   }
-}
-
-/** Bare addresses as the rules hold them (a /32 or /128 added), so an unchanged entry compares equal (pure). */
-function withRanges(g: GatewayConfig): GatewayConfig {
-  return { ...g, hosts: g.hosts.map((h) => (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(h) || h.includes('/') ? h : `${h}/${h.includes(':') ? 128 : 32}`)) };
 }

@@ -57,7 +57,9 @@ async function checkSources(sup: Supervisor, rules: readonly ForwardedRule[], wh
  * or a MAC's hosts are found among the tracked flows and the neighbours first.
  */
 async function renewSources(rules: readonly ForwardedRule[]): Promise<void> {
-  const tracked = await Promise.all(['ipv4', 'ipv6'].map((f) => runTool(tools.conntrack, ['-L', '-f', f]).catch(() => '')));
+  // The whole table is read only for a range wider than one host: on a busy router it is large.
+  const wide = rules.some((r) => [...r.v4, ...r.v6].some((range) => !/\/(32|128)$/.test(range)));
+  const tracked = wide ? await Promise.all(['ipv4', 'ipv6'].map((f) => runTool(tools.conntrack, ['-L', '-f', f]).catch(() => ''))) : [];
   const neighbours = await Promise.all(rules.map((r) => (r.macs?.length ? runTool(tools.ip, ['-j', 'neigh', 'show', 'dev', r.iface]).catch(() => '[]') : Promise.resolve('[]'))));
   const addrs = sourcesToRenew(rules, tracked.join('\n'), neighbours);
   await Promise.all(addrs.flatMap((addr) => {
@@ -154,6 +156,11 @@ export function hostsRule(iface: string, hosts: readonly string[]): ForwardedRul
   return { iface, v4, v6, ...(macs.length ? { macs } : {}), ...(v4.length && !v6.length && !macs.length ? { v6All: true } : {}) };
 }
 
+/** What an interface with these hosts is held as (pure): all of its traffic when no host is named. */
+export function ifaceRule(iface: string, hosts: readonly string[]): ForwardedRule {
+  return hosts.length ? hostsRule(iface, hosts.map((h) => h.toLowerCase())) : { iface, v4: [], v6: [] };
+}
+
 /** A LAN range that overlaps a tunnel's own addresses would send the tunnel's traffic to itself. */
 async function checkOverlap(sup: Supervisor, rule: ForwardedRule): Promise<void> {
   for (const tunnel of sup.tunnels.keys()) {
@@ -204,7 +211,7 @@ export async function protectIface(sup: Supervisor, root: string, r: ProtectRequ
   if (group === undefined && r.onDrop !== undefined && r.onDrop !== 'block') {
     throw refused('SOURCE_NO_GROUP', `--on-drop ${r.onDrop} needs the VM's group: without one there is nothing to ${r.onDrop}`, 'add --cgroup PATH or --unit UNIT of the VM process, or use --on-drop block');
   }
-  const sources: ForwardedRule[] = [r.hosts?.length ? hostsRule(iface, r.hosts) : { iface, v4: [], v6: [] }];
+  const sources: ForwardedRule[] = [ifaceRule(iface, r.hosts ?? [])];
   await checkSources(sup, sources, `interface ${iface}`);
   await checkOverlap(sup, sources[0]!);
   const name = r.name ?? uniqueName(defaultAppName(iface), (n) => sup.apps.has(n));

@@ -133,7 +133,7 @@ export function rulesetFor(policy: FirewallPolicy): string {
     `    ${PROTECTED} ct mark set meta mark`,
     '  }',
     ...apps.flatMap((a) => appChain(a, shared)),
-    ...forwardedChains(apps, allTuns, (slot) => (slot > 0 ? extra.find((t) => t.slot === slot)?.dns : undefined) ?? policy.dns),
+    ...forwardedChains(apps, allTuns, (slot) => resolversOf(extra.find((t) => t.slot === slot)?.dns, policy.dns)),
     // Loopback DNS would reach a local stub that forwards outside the tunnel; a
     // loopback source cannot be rewritten into the tunnel, so it is refused.
     '  chain dns_guard {',
@@ -233,6 +233,11 @@ function hopGuardChain(guards: readonly HopGuard[]): string[] {
     return [`    ${family} daddr ${address(ep.addr)} udp dport ${ep.port} oifname != ${quote(g.outer)} counter name "hop_drop" drop`];
   }));
   return ['  chain hop_guard {', '    type filter hook postrouting priority filter; policy accept;', ...rules, '  }'];
+}
+
+/** A tunnel's own resolvers, else the primary's (as its apps' DNS rules fall through to the primary's). */
+function resolversOf(own: FirewallPolicy['dns'] | undefined, primary: FirewallPolicy['dns']): FirewallPolicy['dns'] {
+  return own && (own.v4.length || own.v6.length) ? own : primary;
 }
 
 /** DNAT of DNS to the tunnel's resolvers for packets that `who` selects (the parent group, or the ksapp mark). */
